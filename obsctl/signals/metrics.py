@@ -117,6 +117,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("loki_ingester_memory_streams", "gauge", _SELF, ("tenant",)),
     Metric("grafana_alerting_rule_evaluation_failures_total", "counter", _SELF, ()),
     Metric("grafana_alerting_rule_evaluations_total", "counter", _SELF, ()),
+    Metric("grafana_alerting_scheduler_behind_seconds", "gauge", _SELF, ("instance",)),
     Metric("alloy_build_info", "gauge", "alloy", ("instance", "host", "version")),
     Metric("alloy_component_controller_running_components", "gauge", "alloy", ("instance", "host")),
     Metric("wireguard_latest_handshake_seconds", "gauge", "wireguard-exporter", ("instance", "public_key")),

@@ -224,6 +224,13 @@ QUERIES: dict[str, Query] = {
             "error log lines per 5 minutes per application",
             "logql",
         ),
+        # --- alerting (appended by the alert catalog) ---
+        _q(
+            "grafana_scheduler_behind_seconds",
+            "max(grafana_alerting_scheduler_behind_seconds{%(m)s})",
+            "s",
+            "how far Grafana's alert rule scheduler lags behind its ticks (the evaluator falling behind)",
+        ),
     )
 }
 
