@@ -107,6 +107,7 @@ METRICS: tuple[Metric, ...] = (
     # --- the stack watching itself ---
     Metric("prometheus_tsdb_head_series", "gauge", _SELF, ("instance",)),
     Metric("prometheus_tsdb_storage_blocks_bytes", "gauge", _SELF, ("instance",)),
+    Metric("prometheus_tsdb_head_samples_appended_total", "counter", _SELF, ("instance",)),
     Metric("prometheus_remote_storage_samples_in_total", "counter", _SELF, ("instance",)),
     Metric("prometheus_rule_group_last_duration_seconds", "gauge", _SELF, ("rule_group",)),
     Metric("prometheus_rule_group_interval_seconds", "gauge", _SELF, ("rule_group",)),
@@ -115,6 +116,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("loki_distributor_lines_received_total", "counter", _SELF, ("tenant",)),
     Metric("loki_distributor_bytes_received_total", "counter", _SELF, ("tenant",)),
     Metric("loki_ingester_memory_streams", "gauge", _SELF, ("tenant",)),
+    Metric("loki_ingester_chunk_stored_bytes_total", "counter", _SELF, ("tenant",)),
     Metric("grafana_alerting_rule_evaluation_failures_total", "counter", _SELF, ()),
     Metric("grafana_alerting_rule_evaluations_total", "counter", _SELF, ()),
     Metric("grafana_alerting_scheduler_behind_seconds", "gauge", _SELF, ("instance",)),

@@ -27,7 +27,12 @@ class Query:
     language: Language = "promql"
 
     def render(self, matchers: str = "") -> str:
-        return self.expr % {"m": matchers}
+        expr = self.expr
+        if not matchers and self.language == "logql":
+            # LogQL's grammar has no trailing comma in a stream selector
+            # (matchers: matcher | matchers COMMA matcher), unlike PromQL's.
+            expr = expr.replace(",%(m)s", "")
+        return expr % {"m": matchers}
 
     def metric_names(self) -> set[str]:
         """Series names referenced (PromQL only): identifiers directly followed by a selector."""
@@ -233,6 +238,392 @@ QUERIES: dict[str, Query] = {
         ),
     )
 }
+
+
+def _dashboard_queries() -> tuple[Query, ...]:
+    """Concepts the dashboards show beyond the alerts (obsctl/dashboards reads them by key)."""
+    jvm_heap = 'jvm_memory_used_bytes{area="heap",%(m)s}'
+    spring_5xx = 'http_server_requests_seconds_count{status=~"5..",%(m)s}'
+    return (
+        # --- overview ---
+        _q(
+            "services_down_count",
+            'count(up{job=~"spring|nginx|node",%(m)s} == 0) or vector(0)',
+            "short",
+            "application, nginx and host targets whose last scrape failed",
+        ),
+        _q(
+            "probes_failing_count",
+            "count(probe_success{%(m)s} == 0) or vector(0)",
+            "short",
+            "blackbox probes that currently fail",
+        ),
+        _q(
+            "services_up_ratio",
+            'sum(up{job=~"spring|nginx|node",%(m)s}) / count(up{job=~"spring|nginx|node",%(m)s})',
+            "percentunit",
+            "share of application, nginx and host targets that answer",
+        ),
+        _q(
+            "http_request_rate_all",
+            "sum(rate(http_server_requests_seconds_count{%(m)s}[5m]))",
+            "reqps",
+            "requests per second over all selected applications",
+        ),
+        _q(
+            "http_5xx_ratio_all",
+            f"sum(rate({spring_5xx}[5m])) / sum(rate(http_server_requests_seconds_count{{%(m)s}}[5m]))",
+            "percentunit",
+            "share of 5xx answers over all selected applications",
+        ),
+        _q(
+            "http_latency_p95_all",
+            "histogram_quantile(0.95, sum by (le) (rate(http_server_requests_seconds_bucket{%(m)s}[5m])))",
+            "s",
+            "95th percentile latency over all selected applications",
+        ),
+        _q(
+            "http_latency_p99_all",
+            "histogram_quantile(0.99, sum by (le) (rate(http_server_requests_seconds_bucket{%(m)s}[5m])))",
+            "s",
+            "99th percentile latency over all selected applications",
+        ),
+        # --- HTTP per endpoint ---
+        _q(
+            "http_endpoint_latency_p95",
+            "histogram_quantile(0.95, sum by (app, uri, le) (rate(http_server_requests_seconds_bucket{%(m)s}[5m])))",
+            "s",
+            "95th percentile latency per endpoint",
+        ),
+        _q(
+            "http_endpoint_max_seconds",
+            "max by (app, uri) (http_server_requests_seconds_max{%(m)s})",
+            "s",
+            "slowest single request per endpoint in Micrometer's recent window",
+        ),
+        # --- JVM ---
+        _q(
+            "jvm_heap_used_bytes",
+            f"sum by (app, instance) ({jvm_heap})",
+            "bytes",
+            "heap in use per JVM",
+        ),
+        _q(
+            "jvm_heap_max_bytes",
+            'sum by (app, instance) (jvm_memory_max_bytes{area="heap",%(m)s} > 0)',
+            "bytes",
+            "configured maximum heap per JVM (-Xmx)",
+        ),
+        _q(
+            "jvm_gc_time_ratio",
+            "sum by (app, instance) (rate(jvm_gc_pause_seconds_sum{%(m)s}[5m]))",
+            "percentunit",
+            "share of wall-clock time the JVM spends paused in GC",
+        ),
+        _q(
+            "jvm_threads_live",
+            "sum by (app, instance) (jvm_threads_live_threads{%(m)s})",
+            "short",
+            "live JVM threads",
+        ),
+        _q(
+            "jvm_threads_by_state",
+            "sum by (app, state) (jvm_threads_states_threads{%(m)s})",
+            "short",
+            "JVM threads per state (blocked and waiting pile up under lock contention)",
+        ),
+        _q(
+            "process_cpu_ratio",
+            "max by (app, instance) (process_cpu_usage{%(m)s})",
+            "percentunit",
+            "CPU used by the JVM process as a share of the host's CPUs",
+        ),
+        _q(
+            "process_uptime_seconds",
+            "min by (app, instance) (process_uptime_seconds{%(m)s})",
+            "s",
+            "time since the JVM started (small = it restarted)",
+        ),
+        _q(
+            "hikari_active",
+            "max by (app, instance, pool) (hikaricp_connections_active{%(m)s})",
+            "short",
+            "database connections in use in the HikariCP pool",
+        ),
+        _q(
+            "hikari_idle",
+            "max by (app, instance, pool) (hikaricp_connections_idle{%(m)s})",
+            "short",
+            "idle database connections in the HikariCP pool",
+        ),
+        _q(
+            "hikari_max",
+            "max by (app, instance, pool) (hikaricp_connections_max{%(m)s})",
+            "short",
+            "maximum size of the HikariCP pool (maximum-pool-size)",
+        ),
+        _q(
+            "hikari_usage_ratio",
+            "max by (app, instance, pool) (hikaricp_connections_active{%(m)s})"
+            " / max by (app, instance, pool) (hikaricp_connections_max{%(m)s})",
+            "percentunit",
+            "share of the HikariCP pool in use",
+        ),
+        _q(
+            "hikari_timeouts_1h",
+            "sum by (app, pool) (increase(hikaricp_connections_timeout_total{%(m)s}[1h]))",
+            "short",
+            "requests that gave up waiting for a database connection in the last hour",
+        ),
+        _q(
+            "tomcat_threads_busy",
+            "max by (app, instance) (tomcat_threads_busy_threads{%(m)s})",
+            "short",
+            "Tomcat worker threads serving a request",
+        ),
+        _q(
+            "tomcat_threads_max",
+            "max by (app, instance) (tomcat_threads_config_max_threads{%(m)s})",
+            "short",
+            "server.tomcat.threads.max (chat: 100)",
+        ),
+        # --- chatbot (seed 000) ---
+        _q(
+            "chatbot_response_rate_by_intent",
+            "sum by (intent) (rate(chatbot_responses_total{%(m)s}[5m]))",
+            "reqps",
+            "chatbot answers per second per intent",
+        ),
+        _q(
+            "chatbot_error_rate_by_intent",
+            'sum by (intent) (rate(chatbot_responses_total{status="error",%(m)s}[5m]))',
+            "reqps",
+            "failed chatbot answers per second per intent",
+        ),
+        _q(
+            "chatbot_success_ratio_by_intent",
+            'sum by (intent) (rate(chatbot_responses_total{status="success",%(m)s}[5m]))'
+            " / sum by (intent) (rate(chatbot_responses_total{%(m)s}[5m]))",
+            "percentunit",
+            "share of successful chatbot answers per intent",
+        ),
+        _q(
+            "chatbot_p95_by_intent",
+            "histogram_quantile(0.95, sum by (intent, le) (rate(chatbot_response_duration_seconds_bucket{%(m)s}[5m])))",
+            "s",
+            "95th percentile chatbot response time per intent",
+        ),
+        # --- hosts ---
+        _q(
+            "hosts_down_count",
+            'count(up{job="node",%(m)s} == 0) or vector(0)',
+            "short",
+            "hosts whose node metrics are not arriving",
+        ),
+        _q(
+            "disks_filling_count",
+            f"count(predict_linear(node_filesystem_avail_bytes{{{_FS},%(m)s}}[6h], 24 * 3600) < 0) or vector(0)",
+            "short",
+            "mount points predicted to be full within 24 h",
+        ),
+        _q(
+            "host_load1_per_core",
+            'max by (instance) (node_load1{%(m)s}) / count by (instance) (node_cpu_seconds_total{mode="idle",%(m)s})',
+            "short",
+            "1-minute load average per CPU core (above 1 = work is queueing)",
+        ),
+        _q(
+            "host_network_rx_bytes_rate",
+            'sum by (instance) (rate(node_network_receive_bytes_total{device!~"lo|veth.*|docker.*|br-.*",%(m)s}[5m]))',
+            "Bps",
+            "bytes received per second per host (physical and tunnel interfaces)",
+        ),
+        _q(
+            "host_network_tx_bytes_rate",
+            'sum by (instance) (rate(node_network_transmit_bytes_total{device!~"lo|veth.*|docker.*|br-.*",%(m)s}[5m]))',
+            "Bps",
+            "bytes sent per second per host (physical and tunnel interfaces)",
+        ),
+        _q(
+            "host_disk_io_busy_ratio",
+            "max by (instance, device) (rate(node_disk_io_time_seconds_total{%(m)s}[5m]))",
+            "percentunit",
+            "share of time a block device was busy",
+        ),
+        _q(
+            "host_uptime_seconds",
+            "time() - node_boot_time_seconds{%(m)s}",
+            "s",
+            "time since the host booted",
+        ),
+        # --- nginx ---
+        _q("nginx_up", "nginx_up{%(m)s}", "bool", "1 when the exporter can read nginx's stub_status"),
+        _q(
+            "nginx_dropped_connections_rate",
+            "sum by (instance) (rate(nginx_connections_accepted{%(m)s}[5m]))"
+            " - sum by (instance) (rate(nginx_connections_handled{%(m)s}[5m]))",
+            "short",
+            "connections per second nginx accepted but could not handle (worker_connections exhausted)",
+        ),
+        _q(
+            "nginx_connections_reading",
+            "sum by (instance) (nginx_connections_reading{%(m)s})",
+            "short",
+            "connections whose request header nginx is reading",
+        ),
+        _q(
+            "nginx_connections_writing",
+            "sum by (instance) (nginx_connections_writing{%(m)s})",
+            "short",
+            "connections nginx is answering (waiting for the upstream or sending)",
+        ),
+        _q(
+            "nginx_connections_waiting",
+            "sum by (instance) (nginx_connections_waiting{%(m)s})",
+            "short",
+            "idle keep-alive connections",
+        ),
+        # --- the platform watching itself ---
+        _q(
+            "stack_targets_down_count",
+            'count(up{job=~"prometheus|loki|grafana|blackbox-exporter|alloy",%(m)s} == 0) or vector(0)',
+            "short",
+            "monitoring stack components Prometheus cannot scrape",
+        ),
+        _q(
+            "alloy_missing_hosts_count",
+            "count(group by (host) (max_over_time(alloy_build_info{%(m)s}[1h]))"
+            " unless group by (host) (alloy_build_info{%(m)s})) or vector(0)",
+            "short",
+            "hosts whose Alloy agent reported in the last hour but not now",
+        ),
+        _q(
+            "targets_up_ratio",
+            "sum(up{%(m)s}) / count(up{%(m)s})",
+            "percentunit",
+            "share of all scrape targets that answer",
+        ),
+        _q(
+            "prometheus_ingest_samples_rate",
+            "sum(rate(prometheus_tsdb_head_samples_appended_total{%(m)s}[5m]))",
+            "short",
+            "samples per second written to Prometheus' TSDB (scrapes and remote write)",
+        ),
+        _q(
+            "prometheus_head_series",
+            "sum(prometheus_tsdb_head_series{%(m)s})",
+            "short",
+            "active series in Prometheus' head block (~8 kB of memory each)",
+        ),
+        _q(
+            "prometheus_tsdb_bytes",
+            "sum(prometheus_tsdb_storage_blocks_bytes{%(m)s})",
+            "bytes",
+            "bytes of persisted TSDB blocks on disk",
+        ),
+        _q(
+            "loki_ingest_bytes_rate",
+            "sum(rate(loki_distributor_bytes_received_total{%(m)s}[5m]))",
+            "Bps",
+            "log bytes per second Loki accepts",
+        ),
+        _q(
+            "loki_stored_bytes_rate",
+            "sum(rate(loki_ingester_chunk_stored_bytes_total{%(m)s}[5m]))",
+            "Bps",
+            "compressed chunk bytes per second Loki writes to storage",
+        ),
+        _q(
+            "loki_streams",
+            "sum(loki_ingester_memory_streams{%(m)s})",
+            "short",
+            "active log streams in Loki's ingesters (label cardinality)",
+        ),
+        _q(
+            "grafana_rule_eval_failure_ratio",
+            "sum(rate(grafana_alerting_rule_evaluation_failures_total{%(m)s}[5m]))"
+            " / sum(rate(grafana_alerting_rule_evaluations_total{%(m)s}[5m]))",
+            "percentunit",
+            "share of Grafana alert rule evaluations that failed",
+        ),
+        _q(
+            "alloy_agents",
+            "max by (host, version) (alloy_build_info{%(m)s})",
+            "bool",
+            "Alloy agents reporting now, with their version",
+        ),
+        _q(
+            "alloy_running_components",
+            "sum by (host) (alloy_component_controller_running_components{%(m)s})",
+            "short",
+            "components running in each Alloy agent",
+        ),
+        _q(
+            "wireguard_handshake_age_seconds",
+            "time() - max by (instance, public_key) (wireguard_latest_handshake_seconds{%(m)s} > 0)",
+            "s",
+            "seconds since the last WireGuard handshake per peer (over ~3 min = the tunnel is down)",
+        ),
+        # --- logs (LogQL) ---
+        _q(
+            "log_volume_by_app_level",
+            'sum by (app, level) (count_over_time({app=~".+",%(m)s}[5m]))',
+            "short",
+            "log lines per 5 minutes per application and level",
+            "logql",
+        ),
+        _q(
+            "log_warn_lines_rate",
+            'sum by (app) (count_over_time({level=~"WARN|warn|WARNING|warning",%(m)s}[5m]))',
+            "short",
+            "warning log lines per 5 minutes per application",
+            "logql",
+        ),
+        _q(
+            "log_error_stream",
+            '{level=~"ERROR|error",%(m)s}',
+            "short",
+            "the error log lines themselves",
+            "logql",
+        ),
+        _q(
+            "log_top_errors",
+            'topk(10, sum by (app, logger, msg) (count_over_time({level=~"ERROR|error",%(m)s}'
+            ' | regexp "(?P<logger>[\\\\w.]+)\\\\s+:\\\\s+(?P<msg>[^0-9]{1,80})" [1h])))',
+            "short",
+            "the ten most frequent error messages in the last hour (Spring Boot's default"
+            " 'logger : message' layout; digits cut so ids do not split one message into many)",
+            "logql",
+        ),
+        _q(
+            "nginx_5xx_lines_rate",
+            'sum by (host) (count_over_time({job="nginx",%(m)s}'
+            ' | pattern `<_> - <_> [<_>] "<_> <_> <_>" <status> <_>` | status >= 500 [5m]))',
+            "short",
+            "nginx access-log lines with a 5xx status per 5 minutes",
+            "logql",
+        ),
+        _q(
+            "nginx_status_lines_rate",
+            'sum by (status) (count_over_time({job="nginx",%(m)s}'
+            ' | pattern `<_> - <_> [<_>] "<_> <_> <_>" <status> <_>` | status != "" [5m]))',
+            "short",
+            "nginx access-log lines per status code per 5 minutes",
+            "logql",
+        ),
+        _q(
+            "nginx_error_log_stream",
+            '{job="nginx",filename=~".*error.log",%(m)s}',
+            "short",
+            "nginx's error log lines",
+            "logql",
+        ),
+    )
+
+
+_EXTRA = _dashboard_queries()
+assert not {q.key for q in _EXTRA} & set(QUERIES), "a dashboard concept reuses an existing key"
+QUERIES.update({q.key: q for q in _EXTRA})
 
 
 def get(key: str) -> Query:
