@@ -1,0 +1,196 @@
+"""Monitoring self-health: can the platform still see? Targets, ingestion, storage, agents, tunnel."""
+
+from __future__ import annotations
+
+from obsctl.dashboards.layout import Page
+from obsctl.dashboards.panels import Advice, Column, Level, Q, alert_list, detail_table, kpi, status, trend
+
+UID = "self"
+
+
+def build() -> Page:
+    return Page(
+        UID,
+        "Monitoring self-health",
+        "Scrape targets, Prometheus and Loki ingestion and storage, Alloy agents, alert evaluation and "
+        "WireGuard — when this is red, every other dashboard may be lying.",
+    ).add(
+        alert_list(
+            "Firing alerts",
+            Advice(
+                "Every firing or pending alert (the platform's own included).",
+                "Platform alerts (Alloy absent, Loki ingestion stopped, scrape failures) mean other "
+                "dashboards show gaps, not calm.",
+                "Fix the platform alert first, then trust the other dashboards again.",
+            ),
+        ),
+        status(
+            "Stack targets down",
+            Q("stack_targets_down_count"),
+            "",
+            Advice(
+                "Prometheus, Loki, Grafana, blackbox and Alloy targets that cannot be scraped.",
+                "Above 0: part of the monitoring itself is down.",
+                "`docker compose ps` in /opt/monitoring on the monitoring server; read the container's logs.",
+                "service-down",
+            ),
+            Level(1, 1),
+        ),
+        status(
+            "Alloy agents missing",
+            Q("alloy_missing_hosts_count"),
+            "",
+            Advice(
+                "Hosts whose Alloy agent reported in the last hour but not now.",
+                "Above 0: that host's metrics and logs are not arriving.",
+                "`systemctl status alloy` on the host and `wg show` for the tunnel.",
+                "alloy-agent-absent",
+            ),
+            Level(1, 1),
+        ),
+        kpi(
+            "Targets up",
+            Q("targets_up_ratio"),
+            "",
+            Advice(
+                "Share of all scrape targets that answer.",
+                "Below 100%: something is not monitored right now.",
+                "See the targets table below.",
+                "service-down",
+            ),
+            Level(0.999, 0.95, higher_is_bad=False),
+            unit="percentunit",
+        ),
+        kpi(
+            "Samples/s ingested",
+            Q("prometheus_ingest_samples_rate"),
+            "",
+            Advice(
+                "Samples per second written to Prometheus (scrapes and remote write).",
+                "A drop means agents stopped sending; a jump means new high-cardinality series.",
+                "For a jump, find the metric with the most series (TSDB status page) and drop it at the agent.",
+            ),
+        ),
+        kpi(
+            "Active series",
+            Q("prometheus_head_series"),
+            "",
+            Advice(
+                "Series in Prometheus' head block (about 8 kB of memory each).",
+                "Above ~100k on a t4g.small memory runs short.",
+                "Drop unused high-cardinality labels at the Alloy agents.",
+            ),
+            Level(80000, 120000),
+        ),
+        kpi(
+            "Loki lines/s",
+            Q("loki_ingest_lines_rate"),
+            "",
+            Advice(
+                "Log lines per second Loki accepts.",
+                "0 for minutes: log ingestion stopped (pages, P2).",
+                "Check Loki's container and the agents' loki.write errors.",
+                "loki-ingestion-stopped",
+            ),
+            Level(1, 0.01, higher_is_bad=False),
+        ),
+        trend(
+            "Scrape failures per job",
+            [Q("scrape_failure_ratio", "{{job}}")],
+            "",
+            Advice(
+                "Share of each job's targets whose last scrape failed.",
+                "Any job above 0.",
+                "Open Prometheus' targets page for the error message.",
+                "service-down",
+            ),
+            Level(0.01, 0.5),
+            unit="percentunit",
+        ),
+        trend(
+            "Ingestion",
+            [Q("prometheus_ingest_samples_rate", "Prometheus samples/s"), Q("loki_ingest_lines_rate", "Loki lines/s")],
+            "",
+            Advice(
+                "What Prometheus and Loki accept per second.",
+                "Either falling to 0; or doubling without new hosts.",
+                "For 0 check the agents; for a jump find the new series or the chatty logger.",
+            ),
+        ),
+        trend(
+            "Storage",
+            [Q("prometheus_tsdb_bytes", "Prometheus blocks")],
+            "",
+            Advice(
+                "Bytes of Prometheus TSDB blocks on the data volume.",
+                "Growing faster than retention removes: the data disk fills.",
+                "Check the disk forecast on 'Hosts'; shorten retention or grow the EBS volume.",
+                "disk-full-critical",
+            ),
+            unit="bytes",
+        ),
+        trend(
+            "Loki throughput",
+            [Q("loki_ingest_bytes_rate", "received"), Q("loki_stored_bytes_rate", "stored (compressed)")],
+            "",
+            Advice(
+                "Log bytes received and compressed chunk bytes written to storage per second.",
+                "Stored bytes growing steadily: the data volume fills sooner.",
+                "Lower retention or drop noisy streams at the agent.",
+            ),
+            unit="Bps",
+        ),
+        trend(
+            "Alert evaluation",
+            [
+                Q("rule_group_lag_ratio", "Prometheus {{rule_group}}"),
+                Q("grafana_rule_eval_failure_ratio", "Grafana failures"),
+            ],
+            "",
+            Advice(
+                "Rule evaluation time as a share of its interval, and the share of failed Grafana evaluations.",
+                "Above 1 the evaluator falls behind; failures mean alerts may not fire.",
+                "Look for slow rule queries; check Grafana's log for datasource errors.",
+            ),
+            Level(0.5, 1),
+            unit="percentunit",
+        ),
+        trend(
+            "WireGuard handshake age",
+            [Q("wireguard_handshake_age_seconds", "{{public_key}}")],
+            "",
+            Advice(
+                "Seconds since each peer's last WireGuard handshake (needs a WireGuard exporter; "
+                "empty when none is installed).",
+                "Above ~3 minutes the peer's tunnel is down: its metrics and logs stop.",
+                "`wg show` on both ends; check the peer's endpoint and udp/51820 in the security group.",
+            ),
+            Level(180, 300),
+            unit="s",
+        ),
+        detail_table(
+            "Scrape targets",
+            [Column(Q("service_up"), "Up", "bool", Level(1, 1, higher_is_bad=False))],
+            "",
+            Advice(
+                "Every target Prometheus knows with its last scrape result.",
+                "Up = 0 in red.",
+                "Read the scrape error on Prometheus' targets page.",
+                "service-down",
+            ),
+            hide=["__name__"],
+            width=12,
+        ),
+        detail_table(
+            "Alloy agents",
+            [Column(Q("alloy_agents"), "Reporting", "bool"), Column(Q("alloy_running_components"), "Components")],
+            "",
+            Advice(
+                "Each Alloy agent that reports now, its version and running components.",
+                "A host missing from the list, or an old version after an upgrade.",
+                "Re-run the alloy role for that host.",
+                "alloy-agent-absent",
+            ),
+            width=12,
+        ),
+    )
