@@ -1,0 +1,101 @@
+"""Compose file: ports bound to one address (never 0.0.0.0), health checks, memory limits within budget."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from obsctl.validators import load_yaml_mapping
+
+_ALL_INTERFACES = {"", "0.0.0.0", "::", "[::]"}  # noqa: S104 (what the check looks for)
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
+_MIB_PER_UNIT = {"": 1 / (1024 * 1024), "b": 1 / (1024 * 1024), "k": 1 / 1024, "m": 1.0, "g": 1024.0}
+
+
+def memory_mib(value: object) -> float:
+    """Compose memory value (``512m``, ``1g``, bytes as int) in MiB."""
+    if isinstance(value, int | float):
+        return float(value) / (1024 * 1024)
+    match = _SIZE.match(str(value).strip())
+    if not match:
+        raise ValueError(f"'{value}' is not a memory size like 512m or 1g")
+    return float(match.group(1)) * _MIB_PER_UNIT[match.group(2).lower()]
+
+
+def _host_ip(port: object) -> str | None:
+    """Host IP a port entry binds to; None when the entry publishes nothing on the host."""
+    if isinstance(port, dict):
+        if port.get("published") in (None, ""):
+            return None
+        return str(port.get("host_ip", ""))
+    text = str(port)
+    if text.startswith("["):  # [::1]:9090:9090
+        return text[: text.index("]") + 1]
+    parts = text.split(":")
+    if len(parts) == 1:
+        return ""  # container port only: Docker picks a host port on every interface
+    if len(parts) == 2:
+        return ""  # host:container without an address = all interfaces
+    return ":".join(parts[:-2])
+
+
+def _limit(service: dict[str, Any]) -> object:
+    limits = ((service.get("deploy") or {}).get("resources") or {}).get("limits") or {}
+    return service.get("mem_limit", limits.get("memory"))
+
+
+def _check_service(name: str, service: dict[str, Any], problems: list[str]) -> float:
+    for port in service.get("ports") or []:
+        ip = _host_ip(port)
+        if ip is not None and ip in _ALL_INTERFACES:
+            problems.append(f"service {name}: port {port!r} is published on every interface; bind it to an address")
+    health = service.get("healthcheck")
+    if not isinstance(health, dict) or health.get("disable") or not health.get("test"):
+        problems.append(f"service {name}: no health check")
+    elif health["test"] == ["NONE"]:
+        problems.append(f"service {name}: health check disabled (NONE)")
+    if service.get("restart") != "unless-stopped":
+        problems.append(f"service {name}: restart should be unless-stopped (is {service.get('restart')!r})")
+    image = str(service.get("image", ""))
+    if not image.startswith("obs/") and (image.endswith(":latest") or ":" not in image.rsplit("/", 1)[-1]):
+        problems.append(f"service {name}: image {image!r} is not pinned to a version")
+    limit = _limit(service)
+    if limit is None:
+        problems.append(f"service {name}: no mem_limit")
+        return 0.0
+    try:
+        return memory_mib(limit)
+    except ValueError as exc:
+        problems.append(f"service {name}: {exc}")
+        return 0.0
+
+
+def budget(compose: dict[str, Any]) -> tuple[float, float] | None:
+    """(host MiB, reserved MiB) from the file's ``x-obs-memory-budget`` extension, if present."""
+    spec = compose.get("x-obs-memory-budget")
+    if not isinstance(spec, dict):
+        return None
+    reserved = spec.get("reserved_mib", 0)
+    total_reserved = sum(float(v) for v in reserved.values()) if isinstance(reserved, dict) else float(reserved)
+    return float(spec["host_mib"]), total_reserved
+
+
+def check(path: Path) -> list[str]:
+    compose = load_yaml_mapping(path)
+    services = compose.get("services")
+    if not isinstance(services, dict) or not services:
+        return ["no services defined"]
+    problems: list[str] = []
+    used = sum(_check_service(str(name), svc or {}, problems) for name, svc in services.items())
+    spec = budget(compose)
+    if spec is None:
+        problems.append("no x-obs-memory-budget (host_mib, reserved_mib): the memory sum cannot be checked")
+    else:
+        host, reserved = spec
+        if used + reserved > host:
+            problems.append(
+                f"memory limits {used:.0f} MiB + reserved {reserved:.0f} MiB = {used + reserved:.0f} MiB "
+                f"exceed the host's {host:.0f} MiB"
+            )
+    return problems
