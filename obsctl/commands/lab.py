@@ -1,0 +1,42 @@
+"""``obsctl lab up|down|status``: the whole platform on this machine (`make lab`, `make lab-down`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from obsctl.lab import orchestrate
+
+
+def _up(args: argparse.Namespace) -> int:
+    result = orchestrate.up(stream=not args.quiet, run_verify=not args.no_verify)
+    if result.site_recap is not None:
+        print(f"site.yml: {result.site_recap.summary()}")
+    if args.expect_no_changes and result.site_recap is not None and result.site_recap.changed:
+        print(f"expected changed=0 on this run, got changed={result.site_recap.changed} (see .obs/lab/logs/site.log)")
+        return 3
+    return result.verify_exit or 0
+
+
+def _down(_: argparse.Namespace) -> int:
+    orchestrate.down()
+    return 0
+
+
+def _status(_: argparse.Namespace) -> int:
+    return orchestrate.status()
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("lab", help="the whole platform on this machine: local AWS, lab hosts, site.yml, verify")
+    lsub = parser.add_subparsers(dest="lab_command", metavar="<action>", required=True)
+    up = lsub.add_parser("up", help="start or update the lab (idempotent) and verify it")
+    up.add_argument("--quiet", action="store_true", help="Ansible output only to .obs/lab/logs/, not the console")
+    up.add_argument("--no-verify", action="store_true", help="skip the final `verify`")
+    up.add_argument(
+        "--expect-no-changes", action="store_true", help="exit 3 unless site.yml reports changed=0 (idempotence)"
+    )
+    up.set_defaults(handler=_up)
+    down = lsub.add_parser("down", help="remove every lab container, network, the local AWS and generated secrets")
+    down.set_defaults(handler=_down)
+    status = lsub.add_parser("status", help="what of the lab is running, and its memory use")
+    status.set_defaults(handler=_status)

@@ -1,0 +1,209 @@
+"""The lab's Docker objects: one private network and one systemd container per lab host."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from dataclasses import dataclass
+
+from obsctl.errors import ObsError
+from obsctl.images import SYSTEMD_IMAGE, image_id
+from obsctl.lab.layout import HOSTS, LABEL, NETWORK, SUBNET, LabHost
+from obsctl.proc import run
+
+_SYSTEMD_ARGS = ("--tmpfs", "/run", "--tmpfs", "/run/lock", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw")
+# --privileged fails on this kind of machine (the kernel withholds CAP_SYS_RESOURCE); this set is
+# what Docker-in-Docker needs and works (shared/ENVIRONMENT.md).
+_DIND_ARGS = (
+    "--cap-add",
+    "ALL",
+    "--cap-drop",
+    "SYS_RESOURCE",
+    "--security-opt",
+    "seccomp=unconfined",
+    "--security-opt",
+    "apparmor=unconfined",
+)
+# WireGuard runs in userspace (wireguard-go): it needs the tun device and NET_ADMIN only.
+_TUN_ARGS = ("--cap-add", "NET_ADMIN", "--device", "/dev/net/tun")
+
+
+def require_daemon() -> None:
+    if run(["docker", "info", "--format", "{{.ServerVersion}}"], check=False, timeout=20).returncode != 0:
+        raise ObsError(
+            "the Docker daemon does not answer",
+            fix="start it (sudo systemctl start docker; without systemd: sudo dockerd >/var/log/dockerd.log 2>&1 &)",
+        )
+
+
+def require_base_image() -> None:
+    if image_id(SYSTEMD_IMAGE) is None:
+        raise ObsError(f"the lab's host image {SYSTEMD_IMAGE} is not built", fix="make images")
+
+
+def ensure_network() -> bool:
+    """Create the lab network if absent; True when it was created."""
+    if run(["docker", "network", "inspect", NETWORK], check=False).returncode == 0:
+        return False
+    proc = run(
+        ["docker", "network", "create", "--subnet", SUBNET, "--label", f"{LABEL}=1", NETWORK],
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise ObsError(
+            f"cannot create the Docker network {NETWORK} ({SUBNET}): {proc.stderr.strip()}",
+            fix=f"remove the network that overlaps {SUBNET} (docker network ls) or run `obsctl lab down`",
+        )
+    return True
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    exists: bool
+    running: bool
+    image: str = ""
+
+
+def container_state(name: str) -> ContainerState:
+    proc = run(["docker", "container", "inspect", name], check=False)
+    if proc.returncode != 0:
+        return ContainerState(exists=False, running=False)
+    info = json.loads(proc.stdout)[0]
+    return ContainerState(exists=True, running=bool(info["State"]["Running"]), image=str(info["Image"]))
+
+
+def run_args(host: LabHost) -> list[str]:
+    """The `docker run` command line of one lab host (pure: unit-tested)."""
+    argv = [
+        "docker",
+        "run",
+        "-d",
+        "--name",
+        host.container,
+        "--hostname",
+        host.name,
+        "--network",
+        NETWORK,
+        "--ip",
+        host.lab_ip,
+        "--label",
+        f"{LABEL}=1",
+        *_SYSTEMD_ARGS,
+    ]
+    if host.docker_in_docker:
+        # A named volume for the inner daemon's data: not on the container's own overlay layer.
+        argv += [*_DIND_ARGS, "--device", "/dev/net/tun", "-v", f"{host.volume}:/var/lib/docker"]
+    else:
+        argv += list(_TUN_ARGS)
+    argv += [SYSTEMD_IMAGE, "/sbin/init"]
+    return argv
+
+
+def ensure_host(host: LabHost) -> str:
+    """Start the host's container (create, or start a stopped one); return what was done."""
+    state = container_state(host.container)
+    if state.running:
+        return "running"
+    if state.exists:
+        run(["docker", "start", host.container], timeout=60)
+        action = "started"
+    else:
+        run(run_args(host), timeout=120)
+        action = "created"
+    wait_systemd(host.container)
+    return action
+
+
+def wait_systemd(container: str, timeout: float = 90.0) -> None:
+    """Wait until systemd in the container has finished booting (running or degraded)."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        proc = run(["docker", "exec", container, "systemctl", "is-system-running"], check=False, timeout=30)
+        last = proc.stdout.strip()
+        if last in ("running", "degraded"):
+            return
+        time.sleep(1)
+    raise ObsError(
+        f"systemd in {container} did not finish booting within {timeout:.0f}s (state: {last or 'unknown'})",
+        fix=f"docker logs {container}; docker exec {container} systemctl --failed",
+    )
+
+
+def container_ip(container: str) -> str:
+    fmt = '{{ (index .NetworkSettings.Networks "' + NETWORK + '").IPAddress }}'
+    return run(["docker", "inspect", "--format", fmt, container]).stdout.strip()
+
+
+def sideload_image(container: str, image: str) -> bool:
+    """Copy a local image into the container's Docker daemon unless it already has that image id."""
+    local = image_id(image)
+    if local is None:
+        raise ObsError(f"image {image} is not built on this machine", fix="make images")
+    inner = run(["docker", "exec", container, "docker", "image", "inspect", "--format", "{{.Id}}", image], check=False)
+    if inner.returncode == 0 and inner.stdout.strip() == local:
+        return False
+    save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
+    load = subprocess.run(
+        ["docker", "exec", "-i", container, "docker", "load"],
+        stdin=save.stdout,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    save.wait()
+    if save.returncode != 0 or load.returncode != 0:
+        raise ObsError(
+            f"could not load {image} into {container}'s Docker daemon: {load.stderr.strip()[-300:]}",
+            fix=f"docker exec {container} systemctl status docker",
+        )
+    return True
+
+
+def lab_containers() -> list[str]:
+    proc = run(["docker", "ps", "-a", "--filter", f"label={LABEL}", "--format", "{{.Names}}"], check=False)
+    return sorted(line for line in proc.stdout.split() if line)
+
+
+def remove_all() -> list[str]:
+    """Remove every lab container, volume and the network; return what was removed."""
+    removed: list[str] = []
+    for name in lab_containers():
+        run(["docker", "rm", "-f", "-v", name], timeout=120)
+        removed.append(f"container {name}")
+    for host in HOSTS:
+        if host.docker_in_docker and run(["docker", "volume", "inspect", host.volume], check=False).returncode == 0:
+            run(["docker", "volume", "rm", "-f", host.volume], timeout=120)
+            removed.append(f"volume {host.volume}")
+    if run(["docker", "network", "inspect", NETWORK], check=False).returncode == 0:
+        run(["docker", "network", "rm", NETWORK], timeout=60)
+        removed.append(f"network {NETWORK}")
+    return removed
+
+
+def memory_usage() -> dict[str, int]:
+    """Resident memory of each running lab container in bytes (docker stats --no-stream)."""
+    names = lab_containers()
+    if not names:
+        return {}
+    proc = run(["docker", "stats", "--no-stream", "--format", "{{.Name}}\t{{.MemUsage}}", *names], timeout=60)
+    return parse_stats(proc.stdout)
+
+
+_UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "kB": 1000, "MB": 1000**2, "GB": 1000**3}
+
+
+def parse_stats(text: str) -> dict[str, int]:
+    """Parse `docker stats` lines `name<TAB>12.5MiB / 23.4GiB` into bytes used."""
+    usage: dict[str, int] = {}
+    for line in text.splitlines():
+        if "\t" not in line:
+            continue
+        name, mem = line.split("\t", 1)
+        used = mem.split("/")[0].strip()
+        for unit in sorted(_UNITS, key=len, reverse=True):
+            if used.endswith(unit):
+                usage[name.strip()] = int(float(used[: -len(unit)]) * _UNITS[unit])
+                break
+    return usage

@@ -1,0 +1,259 @@
+"""`obsctl lab up|down|status`: the platform's main job against the local embedded default.
+
+up = moto (local AWS) -> terraform apply (envs/lab.tfvars) -> lab host containers -> secrets ->
+inventories/lab/hosts.yml -> lab_demo.yml (demo workload, Docker on mon-1) -> side-load the
+Debian-built substitute images -> ansible-playbook ansible/site.yml -> verify. Every phase is
+idempotent, so a second `up` changes nothing (the site.yml PLAY RECAP must show changed=0).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from obsctl import images, localaws
+from obsctl.errors import ObsError
+from obsctl.lab import docker, recap, secrets
+from obsctl.lab import inventory as lab_inventory
+from obsctl.lab import terraform as lab_terraform
+from obsctl.lab.layout import (
+    HOSTS,
+    SUBSTITUTE_RECIPES,
+    inventory_dir,
+    lab_state,
+    monitoring_host,
+    vault_file,
+    vault_password_file,
+)
+from obsctl.paths import repo_root
+
+
+@dataclass
+class Timings:
+    phases: list[tuple[str, float, str]] = field(default_factory=list)
+    echo: Callable[[str], None] = print
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[list[str]]:
+        """Time one phase; the body appends a short note that is printed with the duration."""
+        note: list[str] = []
+        self.echo(f"==> {name}")
+        start = time.monotonic()
+        try:
+            yield note
+        finally:
+            took = time.monotonic() - start
+            self.phases.append((name, took, "; ".join(note)))
+            self.echo(f"    {name}: {took:.1f}s" + (f" ({'; '.join(note)})" if note else ""))
+
+    def render(self) -> str:
+        total = sum(t for _, t, _ in self.phases)
+        lines = [f"  {name:24} {took:7.1f}s  {note}" for name, took, note in self.phases]
+        return "phase timings:\n" + "\n".join(lines) + f"\n  {'total':24} {total:7.1f}s"
+
+
+@dataclass
+class UpResult:
+    site_recap: recap.Recap | None = None
+    verify_exit: int | None = None
+    timings: Timings = field(default_factory=Timings)
+
+
+def _venv_tool(name: str) -> str:
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else name
+
+
+def ansible_env() -> dict[str, str]:
+    root = repo_root()
+    venv_bin = str(Path(sys.executable).parent)
+    return dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(root / "ansible.cfg"),
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_NOCOLOR="1",
+        PATH=f"{venv_bin}:{os.environ.get('PATH', '')}",
+    )
+
+
+def run_playbook(playbook: Path, log: Path, echo: Callable[[str], None], stream: bool) -> recap.Recap:
+    """ansible-playbook against inventories/lab; output to ``log`` (and the console when streaming)."""
+    argv = [
+        _venv_tool("ansible-playbook"),
+        "-i",
+        str(inventory_dir()),
+        "--vault-password-file",
+        str(vault_password_file()),
+        str(playbook),
+    ]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    lines: list[str] = []
+    with log.open("w", encoding="utf-8") as fh:
+        proc = subprocess.Popen(
+            argv,
+            cwd=repo_root(),
+            env=ansible_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            fh.write(line)
+            lines.append(line)
+            if stream:
+                echo(line.rstrip("\n"))
+        code = proc.wait()
+    result = recap.parse("".join(lines))
+    if code != 0 or not result.ok:
+        tail = "".join(lines[-40:])
+        raise ObsError(
+            f"{playbook.name} failed (exit {code}; {result.summary()}); full log: {log}\n{tail}",
+            fix=f"read {log}; fix the failing task, then re-run `obsctl lab up` (it resumes where it stopped)",
+        )
+    return result
+
+
+def _moto_files(state: Path) -> tuple[Path, Path]:
+    return state / "localaws.json", state / "logs" / "localaws.log"
+
+
+def preflight() -> None:
+    docker.require_daemon()
+    docker.require_base_image()
+    if shutil.which("terraform") is None:
+        raise ObsError("terraform is not on PATH", fix="install Terraform >= 1.10 (see `obsctl doctor`)")
+
+
+def up(stream: bool = True, run_verify: bool = True, echo: Callable[[str], None] = print) -> UpResult:
+    result = UpResult(timings=Timings(echo=echo))
+    t = result.timings
+    state = lab_state()
+    logs = state / "logs"
+    root = repo_root()
+    with t.phase("preflight"):
+        preflight()
+    with t.phase("local AWS (moto)") as note:
+        state_file, log_file = _moto_files(state)
+        aws = localaws.attach(state_file)
+        if aws is None:
+            # No live emulator means the emulated account (and the state bucket in it) is gone:
+            # the cached Terraform data directory would point at nothing, so start clean.
+            shutil.rmtree(state / "terraform", ignore_errors=True)
+            aws = localaws.start_detached(state_file, log_file)
+            note.append(f"started pid {aws.pid} on {aws.endpoint}")
+        else:
+            note.append(f"reused pid {aws.pid} on {aws.endpoint}")
+    with t.phase("terraform apply") as note:
+        outputs = lab_terraform.apply(aws, state)
+        (state / "terraform-outputs.json").write_text(json.dumps(outputs, indent=2, sort_keys=True), encoding="utf-8")
+        note.append(f"instance {outputs.get('monitoring_instance_id', '?')}, EIP {outputs.get('monitoring_public_ip')}")
+    with t.phase("images") as note:
+        built = images.build_all([r for r in SUBSTITUTE_RECIPES if (images.recipes_dir() / r).is_dir()])
+        note.append(f"{len(built)} checked")
+    with t.phase("lab hosts") as note:
+        if docker.ensure_network():
+            note.append("network created")
+        for host in HOSTS:
+            note.append(f"{host.name} {docker.ensure_host(host)}")
+    with t.phase("secrets + inventory") as note:
+        if secrets.ensure(vault_file(), vault_password_file()):
+            note.append("lab secrets generated")
+        hosts_yml = inventory_dir() / "hosts.yml"
+        text = lab_inventory.render(outputs, monitoring_vars())
+        note.append("hosts.yml " + ("written" if lab_inventory.write(hosts_yml, text) else "unchanged"))
+    with t.phase("lab_demo.yml") as note:
+        demo = run_playbook(root / "ansible" / "playbooks" / "lab_demo.yml", logs / "lab_demo.log", echo, stream)
+        note.append(demo.summary())
+    with t.phase("side-load substitutes") as note:
+        for image in substitute_images():
+            loaded = docker.sideload_image(monitoring_host().container, image)
+            note.append(f"{image} {'loaded' if loaded else 'present'}")
+    with t.phase("site.yml") as note:
+        site = run_playbook(root / "ansible" / "site.yml", logs / "site.log", echo, stream)
+        result.site_recap = site
+        note.append(site.summary())
+    if run_verify:
+        with t.phase("verify") as note:
+            result.verify_exit = verify_lab(echo)
+            note.append("ok" if result.verify_exit == 0 else "FAILED")
+    echo(t.render())
+    return result
+
+
+def substitute_images() -> list[str]:
+    """The Debian-built substitutes that exist on this machine (built by `obsctl images build`)."""
+    return [f"{images.IMAGE_PREFIX}/{r}:latest" for r in SUBSTITUTE_RECIPES if images.image_id(f"obs/{r}:latest")]
+
+
+def monitoring_vars() -> dict[str, Any]:
+    """Lab-only settings of mon-1: skip what cannot be had here, use the Debian-built substitutes."""
+    mon: dict[str, Any] = {"monitoring_stack_missing_image_policy": "skip"}
+    present = set(substitute_images())
+    if "obs/prometheus-debian:latest" in present:
+        mon["monitoring_stack_prometheus_image"] = "obs/prometheus-debian:latest"
+    if "obs/blackbox-debian:latest" in present:
+        mon["monitoring_stack_blackbox_image"] = "obs/blackbox-debian:latest"
+    return mon
+
+
+def verify_lab(echo: Callable[[str], None] = print) -> int:
+    from obsctl import verify  # noqa: PLC0415 - keeps `lab status` light
+
+    hosts = verify.load_inventory(inventory_dir(), vault_password_file())
+    transport = verify.DockerTransport(
+        containers={h.name: str(h.vars.get("ansible_host", h.name)) for h in hosts},
+        monitoring_host=monitoring_host().name,
+    )
+    password = secrets.read(vault_file(), vault_password_file()).get("vault_grafana_admin_password")
+    report = verify.verify(hosts, transport, password)
+    echo(report.render())
+    return 1 if report.failed else 0
+
+
+def down(echo: Callable[[str], None] = print) -> list[str]:
+    state = lab_state()
+    removed = docker.remove_all()
+    if localaws.stop_detached(_moto_files(state)[0]):
+        removed.append("moto (local AWS and every emulated resource in it)")
+    removed += secrets.remove(vault_file(), vault_password_file())
+    if state.exists():
+        shutil.rmtree(state)
+        removed.append(str(state))
+    for line in removed:
+        echo(f"removed {line}")
+    if not removed:
+        echo("nothing to remove: the lab is not up")
+    return removed
+
+
+def status(echo: Callable[[str], None] = print) -> int:
+    state = lab_state()
+    aws = localaws.attach(_moto_files(state)[0])
+    echo(f"local AWS (moto): {f'pid {aws.pid} on {aws.endpoint}' if aws else 'not running'}")
+    up_count = 0
+    for host in HOSTS:
+        st = docker.container_state(host.container)
+        label = "running" if st.running else ("stopped" if st.exists else "absent")
+        up_count += st.running
+        echo(f"{host.name:6} {host.container:16} {label}")
+    outputs = state / "terraform-outputs.json"
+    echo(f"terraform outputs: {outputs if outputs.exists() else 'none (no apply yet)'}")
+    mem = docker.memory_usage()
+    if mem:
+        total = sum(mem.values())
+        echo(
+            "memory: "
+            + ", ".join(f"{n} {v / 2**20:.0f} MiB" for n, v in mem.items())
+            + f" (total {total / 2**20:.0f} MiB)"
+        )
+    return 0 if up_count == len(HOSTS) and aws else 1

@@ -1,0 +1,115 @@
+"""The lab's pure parts: container command lines, hosts.yml rendering, PLAY RECAP parsing, secrets.
+
+Inputs are constructed here (a PLAY RECAP as ansible-core 2.19 prints it, `docker stats` lines
+as Docker 20.10 prints them); the real end-to-end run is tests/integration/test_lab.py.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+import yaml
+
+from obsctl.lab import docker, inventory, recap, secrets
+from obsctl.lab.layout import HOSTS, SUBNET, monitoring_host
+from tests.support import REPO
+
+RECAP_TEXT = """
+PLAY [Docker engine] ***********************************************************
+
+TASK [docker : Install docker.io] **********************************************
+ok: [mon-1]
+
+PLAY RECAP *********************************************************************
+app-1                      : ok=3    changed=1    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0
+mon-1                      : ok=7    changed=2    unreachable=0    failed=0    skipped=1    rescued=0    ignored=0
+
+PLAY RECAP *********************************************************************
+app-1                      : ok=9    changed=0    unreachable=0    failed=0    skipped=2    rescued=0    ignored=0
+mon-1                      : ok=41   changed=0    unreachable=0    failed=0    skipped=5    rescued=0    ignored=0
+
+"""
+
+
+def test_recap_uses_the_last_recap_and_sums_hosts():
+    parsed = recap.parse(RECAP_TEXT)
+    assert set(parsed.hosts) == {"app-1", "mon-1"}
+    assert parsed.changed == 0
+    assert parsed.total("ok") == 50
+    assert parsed.ok
+    assert "changed=0" in parsed.summary()
+
+
+def test_recap_failed_or_unreachable_is_not_ok():
+    text = RECAP_TEXT.replace("failed=0    skipped=5", "failed=1    skipped=5")
+    assert not recap.parse(text).ok
+    assert recap.parse("no recap at all").hosts == {}
+
+
+def test_hosts_have_unique_addresses_inside_the_lab_subnet():
+    net = ipaddress.ip_network(SUBNET)
+    assert len({h.lab_ip for h in HOSTS}) == len(HOSTS)
+    assert len({h.wireguard_address for h in HOSTS}) == len(HOSTS)
+    assert all(ipaddress.ip_address(h.lab_ip) in net for h in HOSTS)
+    assert [h.name for h in HOSTS if h.group == "monitoring"] == ["mon-1"]
+
+
+def test_monitoring_container_gets_dind_capabilities_but_not_privileged():
+    mon = docker.run_args(monitoring_host())
+    assert "--privileged" not in mon
+    assert mon[mon.index("--cap-drop") + 1] == "SYS_RESOURCE"
+    assert "seccomp=unconfined" in mon
+    assert "/dev/net/tun" in mon
+    assert f"{monitoring_host().volume}:/var/lib/docker" in mon
+    app = docker.run_args(next(h for h in HOSTS if h.group == "app"))
+    assert "ALL" not in app
+    assert app[app.index("--cap-add") + 1] == "NET_ADMIN"
+    for argv in (mon, app):
+        assert argv[-1] == "/sbin/init"
+        assert argv[argv.index("--ip") + 1] in {h.lab_ip for h in HOSTS}
+
+
+def test_docker_stats_parsing():
+    text = "obs-lab-mon-1\t512.3MiB / 23.47GiB\nobs-lab-app-1\t48.1MiB / 23.47GiB\nbroken line\n"
+    usage = docker.parse_stats(text)
+    assert usage == {"obs-lab-mon-1": int(512.3 * 2**20), "obs-lab-app-1": int(48.1 * 2**20)}
+    assert docker.parse_stats("x\t1.5GB / 2GB") == {"x": 1_500_000_000}
+
+
+def test_inventory_renders_the_agreed_layout():
+    outputs = {"monitoring_public_ip": "198.51.100.7", "monitoring_instance_id": "i-0abc", "data_volume_id": "vol-1"}
+    text = inventory.render(outputs, {"monitoring_stack_missing_image_policy": "skip"})
+    assert text == inventory.render(outputs, {"monitoring_stack_missing_image_policy": "skip"})  # deterministic
+    assert "monitoring_public_ip: 198.51.100.7" in text  # recorded as information (a comment)
+    data = yaml.safe_load(text)
+    mon = data["all"]["children"]["monitoring"]["hosts"]["mon-1"]
+    app = data["all"]["children"]["app"]["hosts"]["app-1"]
+    assert mon["ansible_host"] == "obs-lab-mon-1"
+    assert mon["wireguard_address"] == "10.100.0.1"
+    # The tunnel endpoint is mon-1's address on the lab network, not the emulator's Elastic IP.
+    assert mon["wireguard_endpoint"] == monitoring_host().lab_ip
+    assert mon["monitoring_stack_missing_image_policy"] == "skip"
+    assert app["obs_agent"] == "legacy"
+    assert {a["name"]: a["hikari_pool"] for a in app["obs_apps"]} == {
+        "api": "DoktoriHikariPool",
+        "chat": "ChatHikariPool",
+    }
+
+
+def test_inventory_write_only_when_changed(tmp_path):
+    path = tmp_path / "hosts.yml"
+    assert inventory.write(path, "a: 1\n")
+    assert not inventory.write(path, "a: 1\n")
+    assert inventory.write(path, "a: 2\n")
+
+
+def test_secrets_cover_every_vault_key_of_the_conventions():
+    conventions = (REPO / "docs" / "conventions.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"`(vault_[a-z_]+)`", conventions))
+    values = secrets.generate_values()
+    assert documented == set(values) == set(secrets.VAULT_KEYS)
+    assert values != secrets.generate_values()  # random per generation
+    assert all(len(v) >= 24 for v in values.values())
+    # No real Discord: the reserved .invalid domain never resolves.
+    assert values["vault_discord_urgent_webhook_url"].startswith("https://discord.invalid/")

@@ -1,0 +1,172 @@
+"""verify's checks against constructed API responses.
+
+The payloads below are built in the documented shapes of each API (Prometheus
+/api/v1/targets, Loki /ready and /loki/api/v1/query, Grafana /api/health, /api/datasources/uid,
+/api/search, /api/v1/provisioning/alert-rules, `wg show all latest-handshakes`, and the
+monitoring stack's unavailable-services.json). A fake transport plays the hosts, so the whole
+verify() run is exercised without infrastructure; the real run is tests/integration/test_lab.py.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from obsctl import verify
+from obsctl.verify import DASHBOARD_UIDS, Host, Report
+
+NOW = 1_800_000_000.0
+
+
+def _targets(*health: tuple[str, str]) -> dict:
+    return {
+        "status": "success",
+        "data": {
+            "activeTargets": [
+                {
+                    "labels": {"job": job, "instance": f"{job}-{i}"},
+                    "health": h,
+                    "lastError": "" if h == "up" else "timeout",
+                }
+                for i, (job, h) in enumerate(health)
+            ]
+        },
+    }
+
+
+def test_handshakes_parsed_with_age_and_never():
+    text = f"wg0\tPEERAAAA=\t{int(NOW) - 42}\nwg0\tPEERBBBB=\t0\n"
+    assert verify.parse_handshakes(text, NOW) == [("wg0", "PEERAAAA=", 42.0), ("wg0", "PEERBBBB=", None)]
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        (f"wg0\tA=\t{int(NOW) - 30}\nwg0\tB=\t0\n", "ok"),  # operator offline, app peer fresh
+        (f"wg0\tA=\t{int(NOW) - 900}\n", "fail"),  # stale
+        ("", "fail"),  # no peers at all
+    ],
+)
+def test_tunnel_status(text, status):
+    report = Report()
+    verify.check_tunnel(report, "mon-1", text, "", NOW)
+    assert report.results[0].status == status
+
+
+def test_tunnel_command_failure_is_a_failure():
+    report = Report()
+    verify.check_tunnel(report, "app-1", None, "wg: command not found", NOW)
+    assert report.results[0].status == "fail"
+    assert "wg: command not found" in report.results[0].detail
+
+
+def test_targets_all_up():
+    report = Report()
+    verify.check_prometheus_targets(report, _targets(("node", "up"), ("spring", "up")), {})
+    assert [r.status for r in report.results] == ["ok"]
+    assert "2/2 up" in report.results[0].detail
+
+
+def test_target_down_fails_unless_its_service_is_unavailable():
+    report = Report()
+    verify.check_prometheus_targets(
+        report, _targets(("node", "up"), ("loki", "down"), ("spring", "down")), {"loki": "x"}
+    )
+    statuses = [(r.check, r.status) for r in report.results]
+    assert statuses == [("targets", "fail"), ("target down", "fail")]
+    assert "spring/spring-2: timeout" in report.results[1].detail
+    assert "loki/loki-1" in report.results[0].detail  # listed as not available, not as broken
+
+
+def test_loki_ready_and_receiving():
+    report = Report()
+    query = {"status": "success", "data": {"result": [{"metric": {"job": "app-logs"}, "value": [NOW, "120"]}]}}
+    verify.check_loki(report, "ready\n", query)
+    assert [r.status for r in report.results] == ["ok", "ok"]
+    report = Report()
+    verify.check_loki(report, "ready", {"data": {"result": []}})
+    assert report.results[-1].status == "fail"
+    report = Report()
+    verify.check_loki(report, "Ingester not ready: waiting for 15s after being ready", None)
+    assert report.results[0].status == "fail"
+
+
+def _grafana_ok() -> tuple:
+    health = {"database": "ok", "version": "12.3.1"}
+    datasources = {uid: {"uid": uid, "type": uid} for uid in ("prometheus", "loki")}
+    dashboards = [{"uid": uid, "type": "dash-db"} for uid in DASHBOARD_UIDS]
+    rules = [{"uid": f"r{i}", "labels": {"severity": f"P{i % 4 + 1}"}} for i in range(12)]
+    return health, datasources, dashboards, rules
+
+
+def test_grafana_complete():
+    report = Report()
+    verify.check_grafana(report, *_grafana_ok(), 12)
+    assert all(r.status == "ok" for r in report.results), report.render()
+    assert "P1, P2, P3, P4" in report.results[-1].detail
+
+
+def test_grafana_missing_pieces_fail():
+    health, datasources, dashboards, rules = _grafana_ok()
+    report = Report()
+    verify.check_grafana(report, health, {**datasources, "loki": None}, dashboards[:-1], rules[:3], 12)
+    failed = {r.check for r in report.failed}
+    assert failed == {"datasources", "dashboards", "alert rules"}
+    report = Report()
+    verify.check_grafana(report, {"database": "failing"}, datasources, dashboards, rules, 12)
+    assert [r.status for r in report.results] == ["fail"]
+
+
+def test_unavailable_file_shapes():
+    listing = json.dumps(
+        [{"service": "loki", "image": "grafana/loki:3.7.2", "reason": "no such host", "policy": "skip"}]
+    )
+    assert verify.parse_unavailable(listing) == {"loki": "no such host"}
+    assert verify.parse_unavailable('{"grafana": "no registry"}') == {"grafana": "no registry"}
+    assert verify.parse_unavailable("") == {}
+
+
+class FakeTransport:
+    """Answers like a lab where Loki and Grafana could not run and everything else is healthy."""
+
+    def __init__(self, prom_payload: dict) -> None:
+        self.prom_payload = prom_payload
+
+    def host_command(self, host: str, argv: list[str]) -> tuple[int, str, str]:
+        if argv[0] == "cat" and argv[1] == verify.UNAVAILABLE_FILE:
+            return 0, json.dumps([{"service": s, "reason": "no registry here"} for s in ("loki", "grafana")]), ""
+        if argv[0] == "wg":
+            return 0, f"wg0\tPEER{host}=\t{int(time.time()) - 5}\n", ""
+        if argv[:2] == ["systemctl", "is-active"]:
+            return 0, "active\n", ""
+        return 1, "", "unexpected"
+
+    def http(self, port: int, path: str, auth=None) -> tuple[int, str]:
+        assert path.startswith("/api/v1/targets"), f"unavailable services must not be queried: {path}"
+        return 200, json.dumps(self.prom_payload)
+
+
+HOSTS = [
+    Host("mon-1", ("monitoring",), {"wireguard_address": "10.100.0.1"}),
+    Host("app-1", ("app",), {"wireguard_address": "10.100.0.11", "obs_agent": "legacy"}),
+]
+
+
+def test_full_run_reports_unavailable_services_and_passes():
+    report = verify.verify(HOSTS, FakeTransport(_targets(("node", "up"), ("spring", "up"))), admin_password=None)
+    by = {(r.component, r.check): r.status for r in report.results}
+    assert by[("loki", "not running here")] == "unavailable"
+    assert by[("grafana", "not running here")] == "unavailable"
+    assert by[("wireguard", "app-1 handshakes")] == "ok"
+    assert by[("agent", "app-1 node_exporter")] == "ok"
+    assert by[("prometheus", "targets")] == "ok"
+    assert not report.failed
+    assert "2 not available here" in report.render()
+
+
+def test_full_run_fails_on_a_down_target():
+    report = verify.verify(HOSTS, FakeTransport(_targets(("node", "up"), ("spring", "down"))), admin_password=None)
+    assert report.failed
+    json.loads(report.as_json())
