@@ -75,7 +75,11 @@ def build() -> Page:
             "p95 response time",
             Q("chatbot_p95_seconds"),
             m,
-            Advice("95th percentile response time.", "Above 3 s.", "Scale out after checking the JVM dashboard."),
+            Advice(
+                "95th percentile response time.",
+                "Above 3 s customers give up waiting (P3 alert).",
+                "Check the JVM dashboard for chat (GC, DB pool, Tomcat threads), then scale out.",
+            ),
             Level(2, 3),
             unit="s",
         ),
