@@ -1,0 +1,224 @@
+"""The generated Grafana alerting files: in sync with the catalog, structurally sound, safely escaped."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from obsctl.alerting import catalog as cat
+from obsctl.alerting import grafana, messages
+from obsctl.common import duration_seconds
+from tests.support import REPO
+
+OUT = REPO / "roles" / "monitoring_stack" / "files" / "grafana" / "provisioning" / "alerting"
+DASHBOARDS = REPO / "roles" / "monitoring_stack" / "files" / "grafana" / "dashboards"
+
+
+@pytest.fixture(scope="module")
+def catalog() -> cat.Catalog:
+    return cat.load(REPO / "alerting" / "catalog.yml")
+
+
+@pytest.fixture(scope="module")
+def files() -> dict[str, Any]:
+    return {name: yaml.safe_load((OUT / name).read_text(encoding="utf-8")) for name in grafana.FILES}
+
+
+def grafana_expand(value: str, env: dict[str, str]) -> str:
+    """What Grafana's provisioning does to interpolated fields: `$$` is a literal `$`, `$X`/`${X}` expand."""
+
+    def expand(part: str) -> str:
+        return re.sub(r"\$(\{([^}]*)\}|([A-Za-z0-9_]+))", lambda m: env.get(m.group(2) or m.group(3), ""), part)
+
+    return "$".join(expand(p) for p in value.split("$$"))
+
+
+def test_committed_files_match_the_catalog(catalog: cat.Catalog) -> None:
+    assert grafana.stale(catalog, OUT) == [], "run `obsctl alerts build` and commit the result"
+    assert sorted(p.name for p in OUT.iterdir()) == sorted(grafana.FILES), "Grafana fails on any non-YAML file here"
+
+
+def test_every_file_is_provisioning_api_version_1(files: dict[str, Any]) -> None:
+    for name, doc in files.items():
+        assert doc["apiVersion"] == 1, name
+
+
+def _rules(files: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for g in files["alert-rules.yml"]["groups"] for r in g["rules"]]
+
+
+def test_rule_uids_are_unique_and_those_of_the_catalog(files: dict[str, Any], catalog: cat.Catalog) -> None:
+    uids = [r["uid"] for r in _rules(files)]
+    assert len(uids) == len(set(uids))
+    assert sorted(uids) == sorted(a.uid for a in catalog.alerts)
+    titles = [r["title"] for r in _rules(files)]
+    assert len(titles) == len(set(titles))
+
+
+def test_queries_use_existing_datasources_and_the_condition_exists(files: dict[str, Any]) -> None:
+    known = {"prometheus", "loki", "__expr__"}
+    for rule in _rules(files):
+        refs = {step["refId"]: step for step in rule["data"]}
+        assert rule["condition"] in refs, rule["uid"]
+        for step in rule["data"]:
+            assert step["datasourceUid"] in known, rule["uid"]
+            assert step["model"]["datasource"]["uid"] == step["datasourceUid"], rule["uid"]
+            if step["datasourceUid"] == "__expr__":
+                assert step["model"]["expression"] in refs, f"{rule['uid']}: {step['refId']} reads a missing step"
+            else:
+                assert step["model"]["expr"].strip(), rule["uid"]
+
+
+def test_group_intervals_are_grafana_ticks(files: dict[str, Any]) -> None:
+    for group in files["alert-rules.yml"]["groups"]:
+        seconds = duration_seconds(group["interval"])
+        assert seconds >= 10 and seconds % 10 == 0, group["name"]
+
+
+def _route(policy: dict[str, Any], labels: dict[str, str]) -> str:
+    """Grafana's routing for our tree: first child route whose matchers all hold, else the root."""
+    for child in policy.get("routes", []):
+        if all(labels.get(name) == value for name, op, value in child["object_matchers"] if op == "="):
+            return str(child["receiver"])
+    return str(policy["receiver"])
+
+
+def test_every_rule_is_routed_to_its_severity_channel(files: dict[str, Any], catalog: cat.Catalog) -> None:
+    policy = files["notification-policies.yml"]["policies"][0]
+    contact_points = {cp["name"] for cp in files["contact-points.yml"]["contactPoints"]}
+    for rule in _rules(files):
+        labels = {k: grafana_expand(v, {}) for k, v in rule["labels"].items()}
+        receiver = _route(policy, labels)
+        assert receiver in contact_points, f"{rule['uid']} routes to undefined contact point {receiver}"
+        wanted = grafana.contact_point_name(catalog.severities[labels["severity"]].channel)
+        assert receiver == wanted, f"{rule['uid']} ({labels['severity']}) goes to {receiver}, not {wanted}"
+    assert policy["receiver"] in contact_points
+    for child in policy["routes"]:
+        assert child["receiver"] in contact_points
+
+
+def test_urgent_levels_are_faster_than_batched_ones(files: dict[str, Any]) -> None:
+    routes = {
+        child["object_matchers"][0][2]: child for child in files["notification-policies.yml"]["policies"][0]["routes"]
+    }
+    for timer in ("group_wait", "group_interval", "repeat_interval"):
+        values = [duration_seconds(routes[s][timer]) for s in ("P1", "P2", "P3", "P4")]
+        assert values == sorted(values), f"{timer} must not shrink from P1 to P4: {values}"
+    assert duration_seconds(routes["P1"]["group_wait"]) < duration_seconds(routes["P4"]["group_wait"])
+
+
+def test_mute_timings_used_by_routes_exist(files: dict[str, Any]) -> None:
+    names = {m["name"] for m in files["mute-timings.yml"]["muteTimes"]}
+    for child in files["notification-policies.yml"]["policies"][0]["routes"]:
+        for name in child.get("mute_time_intervals", []):
+            assert name in names
+
+
+def test_contact_points_use_defined_templates(files: dict[str, Any]) -> None:
+    text = files["templates.yml"]["templates"][0]["template"]
+    defined = set(re.findall(r'\{\{ define "([^"]+)" \}\}', text))
+    used_in_templates = set(re.findall(r'\{\{ template "([^"]+)"', text))
+    assert used_in_templates <= defined
+    for cp in files["contact-points.yml"]["contactPoints"]:
+        for receiver in cp["receivers"]:
+            for value in receiver["settings"].values():
+                if isinstance(value, str):
+                    assert set(re.findall(r'template "([^"]+)"', value)) <= defined
+
+
+def test_only_the_documented_secrets_are_read_from_the_environment(files: dict[str, Any], catalog: cat.Catalog) -> None:
+    text = (OUT / "contact-points.yml").read_text(encoding="utf-8").replace("$$", "")
+    referenced = set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", text))
+    assert referenced == set(catalog.channels.values())
+    env_template = REPO / "roles" / "monitoring_stack" / "templates" / "env.j2"
+    if not env_template.exists():
+        pytest.skip("roles/monitoring_stack/templates/env.j2 not written yet: cannot check the role supplies them")
+    env_text = env_template.read_text(encoding="utf-8")
+    for name in referenced | {catalog.email.env}:
+        assert re.search(rf"^{name}=", env_text, flags=re.M), f"the role's .env does not define {name}"
+
+
+def test_rule_labels_survive_grafana_env_expansion(files: dict[str, Any], catalog: cat.Catalog) -> None:
+    for rule in _rules(files):
+        alert = catalog.by_uid(rule["uid"])
+        expanded = grafana_expand(rule["labels"]["service"], {"labels": "OOPS"})
+        assert expanded == alert.service, f"{alert.uid}: Grafana would turn the service label into {expanded!r}"
+    # Without the escaping the label template would be destroyed: the check above is not vacuous.
+    assert grafana_expand("{{ $labels.job }}", {}) == "{{ .job }}"
+
+
+def test_annotations_keep_go_templates_raw(files: dict[str, Any], catalog: cat.Catalog) -> None:
+    for rule in _rules(files):
+        alert = catalog.by_uid(rule["uid"])
+        assert rule["annotations"]["summary"] == alert.summary
+        assert "$$" not in json.dumps(rule["annotations"]), "annotations are not expanded: $$ would stay doubled"
+        assert "$values.B.Value" in rule["annotations"]["value"]
+        assert rule["annotations"]["runbook_url"].endswith(alert.runbook_path)
+
+
+def test_no_jinja_syntax_and_no_dollar_in_message_templates(files: dict[str, Any]) -> None:
+    for name in grafana.FILES:
+        text = (OUT / name).read_text(encoding="utf-8")
+        assert "{%" not in text and "{#" not in text, f"{name} would clash with Jinja if templated"
+    assert "$" not in files["templates.yml"]["templates"][0]["template"]
+
+
+def test_messages_fit_discord_limits(catalog: cat.Catalog) -> None:
+    title, message = messages.title_bound(catalog), messages.message_bound(catalog)
+    assert title <= messages.TITLE_BUDGET < messages.DISCORD_TITLE_LIMIT
+    assert message <= messages.CONTENT_BUDGET < messages.DISCORD_CONTENT_LIMIT
+    # The bound accounts for every truncated field printed in the message (not a made-up number).
+    text = messages.template_text(catalog)
+    precisions = [int(n) for n in re.findall(r'printf "%\.(\d+)s"', text)]
+    assert len(precisions) >= 8
+    assert message >= sum(precisions), "every printf-truncated field appears at least once in a message"
+    print(
+        f"\nDiscord worst case: title {title}/{messages.DISCORD_TITLE_LIMIT},"
+        f" content {message}/{messages.DISCORD_CONTENT_LIMIT}"
+    )
+
+
+def test_only_p1_mentions_here(catalog: cat.Catalog) -> None:
+    text = messages.template_text(catalog)
+    assert 'eq .CommonLabels.severity "P1" }}@here' in text
+    assert text.count("@here") == 1
+
+
+def test_optional_integrations_are_added_only_when_enabled(catalog: cat.Catalog) -> None:
+    assert all(
+        r["type"] == "discord" for cp in grafana.contact_points(catalog)["contactPoints"] for r in cp["receivers"]
+    )
+    enabled = dataclasses.replace(
+        catalog,
+        email=dataclasses.replace(catalog.email, enabled=True),
+        analyzer=dataclasses.replace(catalog.analyzer, enabled=True),
+    )
+    points = {cp["name"]: cp["receivers"] for cp in grafana.contact_points(enabled)["contactPoints"]}
+    urgent = {r["type"]: r for r in points["discord-urgent"]}
+    assert urgent["email"]["settings"]["addresses"] == f"${catalog.email.env}"
+    assert urgent["webhook"]["settings"]["url"] == f"${catalog.analyzer.env}"
+    assert [r["type"] for r in points["discord-normal"]] == ["discord"], "e-mail and analyzer cover P1/P2 only"
+
+
+def test_rules_link_dashboards_that_exist(files: dict[str, Any], catalog: cat.Catalog) -> None:
+    for rule in _rules(files):
+        assert rule["dashboardUid"] in cat.DASHBOARD_UIDS
+    panels = cat.dashboard_panels(DASHBOARDS)
+    if not panels:
+        pytest.skip("no generated dashboards in roles/monitoring_stack/files/grafana/dashboards yet")
+    for rule in _rules(files):
+        assert rule["dashboardUid"] in panels, f"{rule['uid']}: dashboard {rule['dashboardUid']} is not generated"
+    assert cat.panel_problems(catalog, DASHBOARDS) == []
+
+
+def test_build_check_fails_on_a_stale_file(tmp_path: Path, catalog: cat.Catalog) -> None:
+    grafana.write(catalog, tmp_path)
+    assert grafana.stale(catalog, tmp_path) == []
+    (tmp_path / "alert-rules.yml").write_text("apiVersion: 1\n", encoding="utf-8")
+    assert grafana.stale(catalog, tmp_path) == ["alert-rules.yml"]

@@ -1,0 +1,63 @@
+"""Time to detect per severity, from the configuration that is deployed (not from constants here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from obsctl import cli, common
+from obsctl.alerting import catalog as cat
+from obsctl.alerting import ttd
+from obsctl.common import duration_seconds
+from tests.support import REPO
+
+OUT = REPO / "roles" / "monitoring_stack" / "files" / "grafana" / "provisioning" / "alerting"
+P1_BUDGET_S = 120  # the customer's P1 promise: a Discord message within two minutes of the fault
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[ttd.Row]:
+    return ttd.table(cat.load(REPO / "alerting" / "catalog.yml"), common.scrape_interval_seconds())
+
+
+def _generated(name: str) -> Any:
+    return yaml.safe_load((OUT / name).read_text(encoding="utf-8"))
+
+
+def test_p1_is_detected_within_two_minutes(rows: list[ttd.Row]) -> None:
+    p1 = next(r for r in rows if r.severity == "P1")
+    print(f"\n{ttd.markdown(rows)}")
+    assert p1.total_s <= P1_BUDGET_S, f"P1 worst case {ttd.human(p1.total_s)} exceeds 2 minutes"
+
+
+def test_terms_are_the_deployed_values(rows: list[ttd.Row]) -> None:
+    """Each term equals what the generated provisioning files and roles/obs_common deploy."""
+    defaults = yaml.safe_load((REPO / "roles" / "obs_common" / "defaults" / "main.yml").read_text(encoding="utf-8"))
+    routes = {r["object_matchers"][0][2]: r for r in _generated("notification-policies.yml")["policies"][0]["routes"]}
+    groups = _generated("alert-rules.yml")["groups"]
+    for row in rows:
+        assert row.scrape_s == duration_seconds(defaults["obs_common_scrape_interval"])
+        assert row.group_wait_s == duration_seconds(routes[row.severity]["group_wait"])
+        mine = [(g, r) for g in groups for r in g["rules"] if r["labels"]["severity"] == row.severity]
+        assert len(mine) == row.alerts
+        assert {duration_seconds(g["interval"]) for g, _ in mine} == {row.evaluation_s}
+        assert row.for_s == max(duration_seconds(r["for"]) for _, r in mine)
+        assert row.total_s == row.scrape_s + row.evaluation_s + row.for_s + row.group_wait_s
+
+
+def test_docs_show_the_current_table(rows: list[ttd.Row]) -> None:
+    text = (REPO / "docs" / "alerting.md").read_text(encoding="utf-8")
+    assert ttd.markdown(rows) in text, "docs/alerting.md is stale: paste the output of `obsctl alerts ttd`"
+
+
+def test_cli_prints_the_table(rows: list[ttd.Row], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["alerts", "ttd"]) == 0
+    assert capsys.readouterr().out.strip() == ttd.markdown(rows)
+
+
+def test_human_durations() -> None:
+    assert ttd.human(105) == "1m45s"
+    assert ttd.human(4215) == "1h10m15s"
+    assert ttd.human(9) == "9s"
