@@ -85,7 +85,7 @@ def build() -> Page:
         ),
         kpi(
             "Log volume (5m)",
-            Q("log_volume_by_app_level"),
+            Q("log_lines_5m_total"),
             m,
             Advice(
                 "All log lines in the last 5 minutes for the selected applications.",

@@ -573,6 +573,13 @@ def _dashboard_queries() -> tuple[Query, ...]:
             "logql",
         ),
         _q(
+            "log_lines_5m_total",
+            'sum(count_over_time({app=~".+",%(m)s}[5m]))',
+            "short",
+            "all log lines of the selected applications in the last 5 minutes",
+            "logql",
+        ),
+        _q(
             "log_warn_lines_rate",
             'sum by (app) (count_over_time({level=~"WARN|warn|WARNING|warning",%(m)s}[5m]))',
             "short",
