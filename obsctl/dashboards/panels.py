@@ -250,6 +250,9 @@ def detail_table(
     """Instant values side by side, one row per label set (merged on the shared labels)."""
     qs = [c.q for c in columns]
     rename = {f"Value #{chr(ord('A') + i)}": c.header for i, c in enumerate(columns)}
+    if len(columns) == 1:
+        # Grafana names the value field "Value" (no "#A") when a table has a single query.
+        rename["Value"] = columns[0].header
     excluded = {"Time": True, **{name: True for name in hide}}
     builder = (
         table.Panel()
