@@ -177,3 +177,14 @@ def test_queries_come_from_the_catalog_only() -> None:
             for target in panel.get("targets", []):
                 shape = re.sub(r"\{[^{}]*\}", "{}", re.sub(r" offset \w+", "", target["expr"]))
                 assert shape in skeletons, f"{model['uid']}/{panel['title']}: {target['expr']}"
+
+
+def test_linked_runbooks_exist() -> None:
+    text = "".join(p.get("description", "") for m in BUILT.values() for p in _panels(m))
+    linked = sorted(set(re.findall(r"docs/runbooks/([a-z0-9-]+)\.md", text)))
+    assert linked, "the dashboards link no runbook at all"
+    directory = runbooks.repo_root() / "docs" / "runbooks"
+    if not directory.exists():
+        pytest.skip("docs/runbooks/ is not in this checkout")
+    missing = [uid for uid in linked if not (directory / f"{uid}.md").exists()]
+    assert not missing, f"panels link runbooks that do not exist: {missing}"
