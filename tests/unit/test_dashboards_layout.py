@@ -11,6 +11,7 @@ import pytest
 from obsctl import dashboards
 from obsctl.dashboards import runbooks, style
 from obsctl.signals import queries
+from tests.support import REPO
 
 BUILT = dashboards.build_all()
 EXPECTED_UIDS = {"overview", "jvm", "http-red", "logs", "nginx", "hosts", "self", "chatbot"}
@@ -183,7 +184,7 @@ def test_linked_runbooks_exist() -> None:
     text = "".join(p.get("description", "") for m in BUILT.values() for p in _panels(m))
     linked = sorted(set(re.findall(r"docs/runbooks/([a-z0-9-]+)\.md", text)))
     assert linked, "the dashboards link no runbook at all"
-    directory = runbooks.repo_root() / "docs" / "runbooks"
+    directory = REPO / "docs" / "runbooks"
     if not directory.exists():
         pytest.skip("docs/runbooks/ is not in this checkout")
     missing = [uid for uid in linked if not (directory / f"{uid}.md").exists()]
