@@ -404,22 +404,31 @@ def _check_grafana(report: Report, transport: Transport, admin_password: str | N
 
 
 def _check_agents(report: Report, hosts: list[Host], transport: Transport) -> None:
+    """node_exporter on `legacy` hosts; Alloy everywhere else (app hosts and the monitoring host)."""
     for host in hosts:
-        agent = host.vars.get("obs_agent", "alloy" if "app" in host.groups else None)
-        if agent == "legacy":
+        if host.vars.get("obs_agent") == "legacy":
             _, out, _ = transport.host_command(host.name, ["systemctl", "is-active", "prometheus-node-exporter"])
             status: Status = "ok" if out.strip() == "active" else "fail"
             report.add("agent", f"{host.name} node_exporter", status, f"legacy agent: {out.strip() or 'unknown'}")
-        elif agent == "alloy":
-            _, out, _ = transport.host_command(host.name, ["systemctl", "is-active", "alloy"])
-            if out.strip() == "active":
-                report.add("alloy", f"{host.name} service", "ok", "active")
-                continue
-            rcode, reason, _ = transport.host_command(host.name, ["cat", "/etc/alloy/UNAVAILABLE"])
-            if rcode == 0 and reason.strip():
-                report.add("alloy", f"{host.name} service", "unavailable", reason.strip())
-            else:
-                report.add("alloy", f"{host.name} service", "fail", f"alloy is {out.strip() or 'not installed'}")
+            continue
+        _, out, _ = transport.host_command(host.name, ["systemctl", "is-active", "alloy"])
+        state = out.strip() or "unknown"
+        if state == "active":
+            report.add("alloy", f"{host.name} service", "ok", "active")
+            continue
+        installed, _, _ = transport.host_command(host.name, ["test", "-x", "/usr/bin/alloy"])
+        report.add("alloy", f"{host.name} service", *alloy_verdict(host.vars, installed == 0, state))
+
+
+def alloy_verdict(hostvars: dict[str, Any], installed: bool, state: str) -> tuple[Status, str]:
+    """A not-running Alloy is expected only where the inventory allowed skipping its install."""
+    if not installed and hostvars.get("alloy_skip_install_when_unreachable") in (True, "true", "True"):
+        source = hostvars.get("alloy_package_source", "apt")
+        return "unavailable", (
+            f"not installed: its package ({source} source) was unreachable when site.yml ran and the inventory "
+            "allows skipping it (alloy_skip_install_when_unreachable); site.yml printed the exact reason"
+        )
+    return "fail", f"alloy is {'installed but ' + state if installed else 'not installed'}"
 
 
 def local_handshakes() -> str | None:

@@ -183,12 +183,24 @@ def remove_all() -> list[str]:
 
 
 def memory_usage() -> dict[str, int]:
-    """Resident memory of each running lab container in bytes (docker stats --no-stream)."""
+    """Memory of each running lab container in bytes (docker stats --no-stream), plus the
+    containers of mon-1's own Docker daemon as ``<container>/<inner>``: with the host's cgroup
+    tree mounted, the inner daemon's cgroups are not nested under mon-1's, so its stats miss them."""
     names = lab_containers()
     if not names:
         return {}
-    proc = run(["docker", "stats", "--no-stream", "--format", "{{.Name}}\t{{.MemUsage}}", *names], timeout=60)
-    return parse_stats(proc.stdout)
+    fmt = "{{.Name}}\t{{.MemUsage}}"
+    usage = parse_stats(run(["docker", "stats", "--no-stream", "--format", fmt, *names], timeout=60).stdout)
+    for host in HOSTS:
+        if host.docker_in_docker and host.container in usage:
+            inner = run(
+                ["docker", "exec", host.container, "docker", "stats", "--no-stream", "--format", fmt],
+                check=False,
+                timeout=60,
+            )
+            if inner.returncode == 0:
+                usage.update({f"{host.container}/{k}": v for k, v in parse_stats(inner.stdout).items()})
+    return usage
 
 
 _UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "kB": 1000, "MB": 1000**2, "GB": 1000**3}

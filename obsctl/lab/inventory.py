@@ -49,6 +49,13 @@ APP_HOST_VARS: dict[str, Any] = {
 INFO_OUTPUTS = ("monitoring_public_ip", "monitoring_instance_id", "data_volume_id")
 
 
+class _IndentedDumper(yaml.SafeDumper):
+    """Indent list items under their key, as yamllint's default `indentation` rule wants."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
 def host_vars(host: LabHost, monitoring_vars: dict[str, Any]) -> dict[str, Any]:
     hv: dict[str, Any] = {"ansible_host": host.container, "wireguard_address": host.wireguard_address}
     if host.group == "monitoring":
@@ -65,7 +72,7 @@ def render(outputs: dict[str, Any], monitoring_vars: dict[str, Any] | None = Non
     for host in HOSTS:
         groups.setdefault(host.group, {"hosts": {}})["hosts"][host.name] = host_vars(host, monitoring_vars or {})
     info = "".join(f"#   {key}: {outputs.get(key, 'n/a')}\n" for key in INFO_OUTPUTS)
-    body = yaml.safe_dump({"all": {"children": groups}}, sort_keys=False, default_flow_style=False)
+    body = yaml.dump({"all": {"children": groups}}, Dumper=_IndentedDumper, sort_keys=False, default_flow_style=False)
     return HEADER + info + "---\n" + body
 
 

@@ -170,3 +170,11 @@ def test_full_run_fails_on_a_down_target():
     report = verify.verify(HOSTS, FakeTransport(_targets(("node", "up"), ("spring", "down"))), admin_password=None)
     assert report.failed
     json.loads(report.as_json())
+
+
+def test_alloy_missing_is_unavailable_only_where_skipping_was_allowed():
+    status, reason = verify.alloy_verdict({"alloy_skip_install_when_unreachable": True}, False, "inactive")
+    assert status == "unavailable"
+    assert "unreachable" in reason
+    assert verify.alloy_verdict({}, False, "inactive")[0] == "fail"
+    assert verify.alloy_verdict({"alloy_skip_install_when_unreachable": True}, True, "failed")[0] == "fail"
