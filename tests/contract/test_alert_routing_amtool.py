@@ -4,7 +4,8 @@ Grafana's alerting runs Prometheus Alertmanager's routing, time intervals and Go
 Grafana. The policy tree and mute timings are translated 1:1 into an Alertmanager config (same
 receivers, matchers, timers, time intervals) and checked with `amtool check-config`; the routing of
 every severity is asked of `amtool config routes test`; the templates are parsed by amtool's Go
-template engine and the title is executed with Alertmanager's sample data.
+template engine and the title is executed with Alertmanager's sample data (the whole message, which
+reads Grafana-only fields, is executed in test_alert_messages_go.py).
 """
 
 from __future__ import annotations
@@ -120,11 +121,3 @@ def test_title_renders_within_discord_limit(template_file: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert 0 < len(proc.stdout.strip()) <= messages.DISCORD_TITLE_LIMIT
     assert "RESOLVED" in proc.stdout or "FIRING" in proc.stdout
-
-
-def test_message_needs_grafana_fields(template_file: Path) -> None:
-    """Alertmanager's sample alerts lack Grafana's PanelURL/SilenceURL: the message executes only in Grafana."""
-    proc = _render(template_file, f'{{{{ template "{messages.MESSAGE}" . }}}}')
-    if proc.returncode != 0:
-        assert "PanelURL" in proc.stderr or "SilenceURL" in proc.stderr, proc.stderr
-        pytest.skip("the message template uses Grafana-only alert fields; Grafana cannot run here to execute it")
