@@ -75,6 +75,18 @@ def test_queries_use_existing_datasources_and_the_condition_exists(files: dict[s
                 assert step["model"]["expr"].strip(), rule["uid"]
 
 
+def test_datasources_are_the_ones_the_role_provisions(files: dict[str, Any]) -> None:
+    source = REPO / "roles" / "monitoring_stack" / "templates" / "grafana" / "datasources" / "datasources.yml.j2"
+    if not source.exists():
+        pytest.skip("the monitoring_stack role's datasource provisioning is not written yet")
+    provisioned = dict(re.findall(r"^\s+type: (\w+)\n\s+uid: (\w+)", source.read_text(encoding="utf-8"), flags=re.M))
+    for rule in _rules(files):
+        for step in rule["data"]:
+            ds = step["model"]["datasource"]
+            if ds["uid"] != "__expr__":
+                assert provisioned.get(ds["type"]) == ds["uid"], f"{rule['uid']}: no datasource {ds}"
+
+
 def test_group_intervals_are_grafana_ticks(files: dict[str, Any]) -> None:
     for group in files["alert-rules.yml"]["groups"]:
         seconds = duration_seconds(group["interval"])
