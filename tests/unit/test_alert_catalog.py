@@ -60,7 +60,9 @@ REQUIRED = [
 def test_customer_rule_is_in_the_catalog(
     catalog: cat.Catalog, severity: str, query: str, comparator: str, threshold: float
 ) -> None:
-    assert _rule(catalog, severity, query, comparator, threshold), f"missing {severity} {query} {comparator} {threshold}"
+    assert _rule(catalog, severity, query, comparator, threshold), (
+        f"missing {severity} {query} {comparator} {threshold}"
+    )
 
 
 def test_cpu_alert_waits_five_minutes(catalog: cat.Catalog) -> None:
