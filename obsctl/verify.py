@@ -265,6 +265,13 @@ class TunnelTransport:
 
     def host_command(self, host: str, argv: list[str]) -> tuple[int, str, str]:
         ansible = str(Path(sys.executable).parent / "ansible")
+        env = dict(
+            os.environ,
+            ANSIBLE_CONFIG=str(repo_root() / "ansible.cfg"),
+            ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+            ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+        )
+        argv_str = " ".join(argv)
         proc = run(
             [
                 ansible,
@@ -275,15 +282,13 @@ class TunnelTransport:
                 "-m",
                 "ansible.builtin.command",
                 "-a",
-                " ".join(argv),
-                "-o",
+                argv_str,
             ],
             check=False,
             timeout=120,
+            env=env,
         )
-        # -o output: "host | CHANGED | rc=0 | (stdout) line1\nline2"
-        out = proc.stdout.split("(stdout)", 1)[1].strip() if "(stdout)" in proc.stdout else ""
-        return proc.returncode, out.replace("\\n", "\n"), proc.stderr or proc.stdout
+        return parse_adhoc_json(proc.stdout, host, proc.stderr)
 
     def http(self, port: int, path: str, auth: tuple[str, str] | None = None) -> tuple[int, str]:
         req = urllib.request.Request(f"http://{self.address}:{port}{path}")
@@ -297,6 +302,18 @@ class TunnelTransport:
             return exc.code, exc.read().decode(errors="replace")
         except (urllib.error.URLError, OSError) as exc:
             return 0, str(exc)
+
+
+def parse_adhoc_json(text: str, host: str, stderr: str) -> tuple[int, str, str]:
+    """(rc, stdout, stderr) of one host from `ansible -m command` with the json stdout callback."""
+    try:
+        data = json.loads(text[text.index("{") :])
+        result = data["plays"][0]["tasks"][0]["hosts"][host]
+    except (ValueError, KeyError, IndexError):
+        return 255, "", (stderr or text).strip()[-300:]
+    if result.get("unreachable"):
+        return 255, "", str(result.get("msg", "unreachable"))
+    return int(result.get("rc", 1)), str(result.get("stdout", "")), str(result.get("stderr") or result.get("msg", ""))
 
 
 # --- inventory --------------------------------------------------------------------------------

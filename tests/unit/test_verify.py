@@ -178,3 +178,12 @@ def test_alloy_missing_is_unavailable_only_where_skipping_was_allowed():
     assert "unreachable" in reason
     assert verify.alloy_verdict({}, False, "inactive")[0] == "fail"
     assert verify.alloy_verdict({"alloy_skip_install_when_unreachable": True}, True, "failed")[0] == "fail"
+
+
+def test_adhoc_json_parsing():
+    # Shape of ansible.posix.json output for `ansible mon-1 -m command -a "wg show all latest-handshakes"`.
+    ok = {"plays": [{"tasks": [{"hosts": {"mon-1": {"rc": 0, "stdout": "wg0\tK=\t1700000000", "stderr": ""}}}]}]}
+    assert verify.parse_adhoc_json(json.dumps(ok), "mon-1", "") == (0, "wg0\tK=\t1700000000", "")
+    down = {"plays": [{"tasks": [{"hosts": {"mon-1": {"unreachable": True, "msg": "ssh: timeout"}}}]}]}
+    assert verify.parse_adhoc_json(json.dumps(down), "mon-1", "") == (255, "", "ssh: timeout")
+    assert verify.parse_adhoc_json("garbage", "mon-1", "no inventory")[0] == 255
