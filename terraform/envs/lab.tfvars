@@ -1,0 +1,29 @@
+# The lab (`make lab`): the same module against the local AWS emulator (moto), reached through
+# AWS_ENDPOINT_URL. State: envs/lab.s3.tfbackend (a bucket inside the emulator).
+environment = "lab"
+region      = "eu-central-1"
+
+# moto has no Debian images; its Amazon Linux 2023 arm64 image keeps the arm64 check meaningful.
+# cloud-init never runs in the emulator: the lab's mon-1 container is configured by Ansible.
+ami_owners      = ["amazon"]
+ami_name_filter = "al2023-ami-2023.*-kernel-6.1-arm64"
+
+wireguard_ingress_cidrs = ["0.0.0.0/0"]
+wireguard_network       = "10.100.0.0/24"
+wireguard_address       = "10.100.0.1"
+
+# A syntactically valid key whose private half was discarded: in the emulator no instance boots,
+# so no tunnel is built from this value (the lab's WireGuard comes from the Ansible role).
+wireguard_peers = [
+  { name = "lab-operator", public_key = "dq9E0mKfdNV6nPy5M9r+vBEd7iy845xJTsetODi/8DY=", tunnel_address = "10.100.0.200" },
+]
+
+data_volume_size = 10
+# Throw-away environment: destroy must leave nothing behind (no final snapshot).
+data_volume_final_snapshot = false
+
+# The Loki bucket is off: the lab's Loki keeps chunks on the data volume, and the bucket's
+# lifecycle rule alone costs ~56 s against moto. tests/integration/test_terraform_moto.py
+# turns it on once to cover it.
+loki_bucket_enabled       = false
+loki_bucket_force_destroy = true

@@ -1,0 +1,54 @@
+output "monitoring_public_ip" {
+  description = "Elastic IP of the monitoring server: the WireGuard endpoint (wireguard_endpoint in the inventory)."
+  value       = aws_eip.monitoring.public_ip
+}
+
+output "monitoring_instance_id" {
+  description = "EC2 instance id (for SSM Session Manager: aws ssm start-session --target <id>)."
+  value       = aws_instance.monitoring.id
+}
+
+output "monitoring_tunnel_address" {
+  description = "The server's WireGuard tunnel address; Ansible's ansible_host."
+  value       = var.wireguard_address
+}
+
+output "wireguard_network" {
+  description = "The tunnel subnet."
+  value       = var.wireguard_network
+}
+
+output "wireguard_port" {
+  description = "UDP port of the WireGuard endpoint."
+  value       = var.wireguard_port
+}
+
+output "wireguard_public_key_parameter" {
+  description = "SSM parameter where the instance publishes its WireGuard public key at first boot."
+  value       = aws_ssm_parameter.wireguard_public_key.name
+}
+
+output "wireguard_public_key_command" {
+  description = "Command that prints the server's WireGuard public key (no SSH needed)."
+  value       = "aws ssm get-parameter --region ${var.region} --name ${aws_ssm_parameter.wireguard_public_key.name} --query Parameter.Value --output text"
+}
+
+output "data_volume_id" {
+  description = "EBS volume holding the Docker data root and stack volumes; survives instance replacement."
+  value       = aws_ebs_volume.data.id
+}
+
+output "data_mount_point" {
+  description = "Where cloud-init mounts the data volume (Docker's data-root goes below it)."
+  value       = var.data_mount_point
+}
+
+output "loki_bucket_name" {
+  description = "S3 bucket for Loki object storage, or null when loki_bucket_enabled is false."
+  value       = var.loki_bucket_enabled ? aws_s3_bucket.loki[0].bucket : null
+}
+
+output "region" {
+  description = "AWS region of the deployment."
+  value       = var.region
+}

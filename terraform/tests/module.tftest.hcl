@@ -1,0 +1,252 @@
+# Offline module tests: `terraform test` with a mocked AWS provider (no credentials, no network).
+# Run: TF_CLI_CONFIG_FILE=ci.tfrc terraform init -backend=false && terraform test
+# (tests/contract/test_terraform_module.py runs exactly this).
+
+mock_provider "aws" {
+  mock_data "aws_ami" {
+    defaults = {
+      id           = "ami-0a1b2c3d4e5f60718"
+      name         = "debian-12-arm64-20260101-0000"
+      architecture = "arm64"
+    }
+  }
+  mock_data "aws_ec2_instance_type" {
+    defaults = {
+      supported_architectures = ["arm64"]
+    }
+  }
+  mock_data "aws_availability_zones" {
+    defaults = {
+      names = ["ap-northeast-2a", "ap-northeast-2b"]
+    }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+  # The mocked provider cannot render policy documents; any valid JSON will do for the plan.
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+  mock_resource "aws_s3_bucket" {
+    defaults = {
+      arn = "arn:aws:s3:::obs-monitoring-prod-loki-123456789012"
+    }
+  }
+  mock_resource "aws_ssm_parameter" {
+    defaults = {
+      arn = "arn:aws:ssm:ap-northeast-2:123456789012:parameter/obs-monitoring/prod/wireguard/public-key"
+    }
+  }
+  mock_resource "aws_ebs_volume" {
+    defaults = {
+      id = "vol-0123456789abcdef0"
+    }
+  }
+}
+
+variables {
+  environment             = "prod"
+  region                  = "ap-northeast-2"
+  wireguard_ingress_cidrs = ["198.51.100.0/24", "203.0.113.7/32"]
+  wireguard_peers = [
+    { name = "alice", public_key = "dq9E0mKfdNV6nPy5M9r+vBEd7iy845xJTsetODi/8DY=", tunnel_address = "10.100.0.200" },
+    { name = "bob", public_key = "c9QqfYYO95iJDSQ78n9Y5KDsvxw8m4/meUEnI6r7OlQ=", tunnel_address = "10.100.0.201" },
+  ]
+}
+
+run "security_group_admits_only_wireguard" {
+  command = plan
+
+  assert {
+    condition     = length(aws_security_group.monitoring.ingress) == 1
+    error_message = "the security group must have exactly one ingress rule"
+  }
+  assert {
+    condition = alltrue([for r in aws_security_group.monitoring.ingress :
+    r.protocol == "udp" && r.from_port == 51820 && r.to_port == 51820])
+    error_message = "the only ingress rule must be udp/51820"
+  }
+  assert {
+    condition     = toset(one(aws_security_group.monitoring.ingress).cidr_blocks) == toset(["198.51.100.0/24", "203.0.113.7/32"])
+    error_message = "ingress must come from wireguard_ingress_cidrs, nothing else"
+  }
+  assert {
+    condition     = alltrue([for r in aws_security_group.monitoring.egress : r.protocol != "-1"])
+    error_message = "egress must not allow all protocols"
+  }
+  assert {
+    condition     = toset([for r in aws_security_group.monitoring.egress : r.to_port]) == toset([80, 443])
+    error_message = "default egress is tcp/80 and tcp/443"
+  }
+}
+
+run "instance_is_hardened_arm64" {
+  command = plan
+
+  assert {
+    condition     = aws_instance.monitoring.instance_type == "t4g.small"
+    error_message = "instance type must default to t4g.small"
+  }
+  assert {
+    condition     = contains(data.aws_ec2_instance_type.selected.supported_architectures, "arm64") && data.aws_ami.selected.architecture == "arm64"
+    error_message = "instance type and AMI must both be arm64"
+  }
+  assert {
+    condition     = aws_instance.monitoring.metadata_options[0].http_tokens == "required"
+    error_message = "IMDSv2 must be required"
+  }
+  assert {
+    condition     = aws_instance.monitoring.metadata_options[0].http_put_response_hop_limit == 2
+    error_message = "IMDS hop limit must be 2 so containers can use the instance role"
+  }
+  assert {
+    condition     = aws_instance.monitoring.root_block_device[0].encrypted && aws_instance.monitoring.root_block_device[0].volume_type == "gp3"
+    error_message = "root volume must be encrypted gp3"
+  }
+  assert {
+    condition     = aws_ebs_volume.data.encrypted && aws_ebs_volume.data.type == "gp3"
+    error_message = "data volume must be encrypted gp3"
+  }
+  assert {
+    condition     = data.aws_ami.selected.owners != null && toset(data.aws_ami.selected.owners) == toset(["136693071363"])
+    error_message = "the default AMI lookup must use the Debian project's account"
+  }
+}
+
+run "eip_and_data_volume_are_attached" {
+  command = apply
+
+  assert {
+    condition     = aws_eip_association.monitoring.instance_id == aws_instance.monitoring.id
+    error_message = "the Elastic IP must be associated with the instance"
+  }
+  assert {
+    condition     = aws_eip_association.monitoring.allocation_id == aws_eip.monitoring.id
+    error_message = "the association must use the module's Elastic IP"
+  }
+  assert {
+    condition     = aws_volume_attachment.data.instance_id == aws_instance.monitoring.id && aws_volume_attachment.data.volume_id == aws_ebs_volume.data.id
+    error_message = "the data volume must be attached to the instance"
+  }
+  assert {
+    condition     = aws_ebs_volume.data.availability_zone == aws_subnet.public[0].availability_zone
+    error_message = "the data volume must take its zone from the subnet, not from the instance"
+  }
+  assert {
+    condition     = output.monitoring_tunnel_address == "10.100.0.1" && output.wireguard_port == 51820
+    error_message = "outputs must carry the tunnel address and WireGuard port"
+  }
+  assert {
+    condition     = output.wireguard_public_key_parameter == "/obs-monitoring/prod/wireguard/public-key"
+    error_message = "the public key parameter name must follow /<name>/<environment>/wireguard/public-key"
+  }
+  assert {
+    condition     = strcontains(output.wireguard_public_key_command, "aws ssm get-parameter --region ap-northeast-2 --name /obs-monitoring/prod/wireguard/public-key")
+    error_message = "the public key command must read the parameter in the right region"
+  }
+  assert {
+    condition     = output.loki_bucket_name == null
+    error_message = "the Loki bucket is off by default"
+  }
+}
+
+run "cloud_init_bootstraps_wireguard_and_data_volume" {
+  command = apply
+
+  assert {
+    condition     = startswith(aws_instance.monitoring.user_data, "#cloud-config\n")
+    error_message = "user_data must be a cloud-config document"
+  }
+  assert {
+    condition = alltrue([for p in var.wireguard_peers :
+    strcontains(aws_instance.monitoring.user_data, "PublicKey = ${p.public_key}") && strcontains(aws_instance.monitoring.user_data, "AllowedIPs = ${p.tunnel_address}/32")])
+    error_message = "every operator peer must be in wg0.conf"
+  }
+  assert {
+    condition     = strcontains(aws_instance.monitoring.user_data, "Address = 10.100.0.1/24") && strcontains(aws_instance.monitoring.user_data, "ListenPort = 51820")
+    error_message = "wg0 must listen on the WireGuard port with the server's tunnel address"
+  }
+  assert {
+    condition     = strcontains(aws_instance.monitoring.user_data, "nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0")
+    error_message = "cloud-init must find the data volume by its volume id"
+  }
+  assert {
+    condition     = !strcontains(aws_instance.monitoring.user_data, "PrivateKey")
+    error_message = "no private key may appear in user_data"
+  }
+}
+
+run "loki_bucket_is_private_and_tls_only" {
+  command = plan
+
+  variables {
+    loki_bucket_enabled = true
+  }
+
+  assert {
+    condition = (aws_s3_bucket_public_access_block.loki[0].block_public_acls &&
+      aws_s3_bucket_public_access_block.loki[0].block_public_policy &&
+      aws_s3_bucket_public_access_block.loki[0].ignore_public_acls &&
+    aws_s3_bucket_public_access_block.loki[0].restrict_public_buckets)
+    error_message = "public access to the Loki bucket must be fully blocked"
+  }
+  assert {
+    condition     = aws_s3_bucket.loki[0].bucket == "obs-monitoring-prod-loki-123456789012"
+    error_message = "the bucket name is derived from name, environment and account"
+  }
+  assert {
+    condition     = one(one(aws_s3_bucket_versioning.loki[0].versioning_configuration[*]).status[*]) == "Enabled"
+    error_message = "versioning must be enabled"
+  }
+  assert {
+    condition     = one([for r in aws_s3_bucket_server_side_encryption_configuration.loki[0].rule : one(r.apply_server_side_encryption_by_default).sse_algorithm]) == "aws:kms"
+    error_message = "objects must be encrypted with SSE-KMS"
+  }
+  assert {
+    condition     = one([for r in aws_s3_bucket_lifecycle_configuration.loki[0].rule : one(r.expiration).days]) == 400
+    error_message = "the lifecycle rule must expire objects"
+  }
+  assert {
+    condition     = aws_s3_bucket.loki[0].force_destroy == false
+    error_message = "the bucket must not be force-destroyable by default"
+  }
+}
+
+run "existing_vpc_and_subnet_are_used" {
+  command = plan
+
+  variables {
+    vpc_id    = "vpc-0aaaabbbbccccdddd"
+    subnet_id = "subnet-0aaaabbbbccccdddd"
+  }
+
+  override_data {
+    target = data.aws_subnet.existing[0]
+    values = {
+      vpc_id            = "vpc-0aaaabbbbccccdddd"
+      availability_zone = "ap-northeast-2c"
+    }
+  }
+
+  assert {
+    condition     = length(aws_vpc.this) == 0 && length(aws_subnet.public) == 0 && length(aws_internet_gateway.this) == 0
+    error_message = "no network may be created when vpc_id/subnet_id are given"
+  }
+  assert {
+    condition     = aws_instance.monitoring.subnet_id == "subnet-0aaaabbbbccccdddd" && aws_security_group.monitoring.vpc_id == "vpc-0aaaabbbbccccdddd"
+    error_message = "the instance and security group must use the given network"
+  }
+  assert {
+    condition     = aws_ebs_volume.data.availability_zone == "ap-northeast-2c"
+    error_message = "the data volume must be in the existing subnet's zone"
+  }
+}

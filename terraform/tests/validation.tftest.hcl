@@ -1,0 +1,210 @@
+# Bad input is rejected before anything is created, with a message that says what to fix.
+# The mocked provider stands in for AWS (see module.tftest.hcl).
+
+mock_provider "aws" {
+  mock_data "aws_ami" {
+    defaults = {
+      id           = "ami-0a1b2c3d4e5f60718"
+      name         = "debian-12-arm64-20260101-0000"
+      architecture = "arm64"
+    }
+  }
+  mock_data "aws_ec2_instance_type" {
+    defaults = {
+      supported_architectures = ["arm64"]
+    }
+  }
+  mock_data "aws_availability_zones" {
+    defaults = {
+      names = ["ap-northeast-2a", "ap-northeast-2b"]
+    }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+  # The mocked provider cannot render policy documents; any valid JSON will do for the plan.
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+  mock_resource "aws_s3_bucket" {
+    defaults = {
+      arn = "arn:aws:s3:::obs-monitoring-prod-loki-123456789012"
+    }
+  }
+  mock_resource "aws_ssm_parameter" {
+    defaults = {
+      arn = "arn:aws:ssm:ap-northeast-2:123456789012:parameter/obs-monitoring/prod/wireguard/public-key"
+    }
+  }
+  mock_resource "aws_ebs_volume" {
+    defaults = {
+      id = "vol-0123456789abcdef0"
+    }
+  }
+}
+
+variables {
+  environment             = "prod"
+  region                  = "ap-northeast-2"
+  wireguard_ingress_cidrs = ["0.0.0.0/0"]
+  wireguard_peers = [
+    { name = "alice", public_key = "dq9E0mKfdNV6nPy5M9r+vBEd7iy845xJTsetODi/8DY=", tunnel_address = "10.100.0.200" },
+  ]
+}
+
+run "x86_instance_type_with_arm64_ami_is_rejected" {
+  command = plan
+
+  variables {
+    instance_type = "t3.small"
+  }
+
+  # What DescribeInstanceTypes returns for t3.small.
+  override_data {
+    target = data.aws_ec2_instance_type.selected
+    values = {
+      supported_architectures = ["x86_64"]
+    }
+  }
+
+  expect_failures = [aws_instance.monitoring]
+}
+
+run "arm64_instance_type_with_x86_ami_is_rejected" {
+  command = plan
+
+  variables {
+    ami_id = "ami-0fedcba9876543210"
+  }
+
+  override_data {
+    target = data.aws_ami.selected
+    values = {
+      id           = "ami-0fedcba9876543210"
+      name         = "debian-12-amd64-20260101-0000"
+      architecture = "x86_64"
+    }
+  }
+
+  expect_failures = [aws_instance.monitoring]
+}
+
+run "invalid_ingress_cidr_is_rejected" {
+  command = plan
+
+  variables {
+    wireguard_ingress_cidrs = ["203.0.113.300/32"]
+  }
+
+  expect_failures = [var.wireguard_ingress_cidrs]
+}
+
+run "empty_ingress_list_is_rejected" {
+  command = plan
+
+  variables {
+    wireguard_ingress_cidrs = []
+  }
+
+  expect_failures = [var.wireguard_ingress_cidrs]
+}
+
+run "empty_operator_key_is_rejected" {
+  command = plan
+
+  variables {
+    wireguard_peers = [{ name = "alice", public_key = "", tunnel_address = "10.100.0.200" }]
+  }
+
+  expect_failures = [var.wireguard_peers]
+}
+
+run "private_key_shaped_garbage_is_rejected" {
+  command = plan
+
+  variables {
+    wireguard_peers = [{ name = "alice", public_key = "not-a-key", tunnel_address = "10.100.0.200" }]
+  }
+
+  expect_failures = [var.wireguard_peers]
+}
+
+run "no_operator_peer_is_rejected" {
+  command = plan
+
+  variables {
+    wireguard_peers = []
+  }
+
+  expect_failures = [var.wireguard_peers]
+}
+
+run "peer_outside_tunnel_network_is_rejected" {
+  command = plan
+
+  variables {
+    wireguard_peers = [{ name = "alice", public_key = "dq9E0mKfdNV6nPy5M9r+vBEd7iy845xJTsetODi/8DY=", tunnel_address = "10.200.0.5" }]
+  }
+
+  expect_failures = [aws_instance.monitoring]
+}
+
+run "peer_reusing_the_server_address_is_rejected" {
+  command = plan
+
+  variables {
+    wireguard_peers = [{ name = "alice", public_key = "dq9E0mKfdNV6nPy5M9r+vBEd7iy845xJTsetODi/8DY=", tunnel_address = "10.100.0.1" }]
+  }
+
+  expect_failures = [aws_instance.monitoring]
+}
+
+run "all_protocol_egress_is_rejected" {
+  command = plan
+
+  variables {
+    egress_rules = [{ description = "everything", protocol = "-1", from_port = 0, to_port = 0, cidr_blocks = ["0.0.0.0/0"] }]
+  }
+
+  expect_failures = [var.egress_rules]
+}
+
+run "subnet_outside_vpc_is_rejected" {
+  command = plan
+
+  variables {
+    vpc_cidr    = "10.60.0.0/24"
+    subnet_cidr = "10.61.0.0/26"
+  }
+
+  expect_failures = [aws_subnet.public]
+}
+
+run "subnet_without_vpc_is_rejected" {
+  command = plan
+
+  variables {
+    subnet_id = "subnet-0aaaabbbbccccdddd"
+  }
+
+  expect_failures = [aws_vpc.this]
+}
+
+run "unknown_environment_is_rejected" {
+  command = plan
+
+  variables {
+    environment = "staging"
+  }
+
+  expect_failures = [var.environment]
+}
