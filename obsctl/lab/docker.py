@@ -6,6 +6,7 @@ import json
 import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from obsctl.errors import ObsError
 from obsctl.images import SYSTEMD_IMAGE, image_id
@@ -201,6 +202,53 @@ def memory_usage() -> dict[str, int]:
             if inner.returncode == 0:
                 usage.update({f"{host.container}/{k}": v for k, v in parse_stats(inner.stdout).items()})
     return usage
+
+
+def _children_map(proc_root: Path) -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in proc_root.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text(encoding="utf-8")
+        except OSError:
+            continue
+        # Field 4 (ppid) follows the parenthesised command name, which may itself hold spaces.
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    return children
+
+
+def _smaps_kib(path: Path, key: str) -> int:
+    try:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return 0
+    return 0
+
+
+def process_tree_memory(container: str, proc_root: Path = Path("/proc")) -> tuple[int, int, int]:
+    """(processes, RSS bytes, PSS bytes) of every process descending from the container's init.
+
+    The lab's systemd containers see the host's cgroup tree (the proven systemd-in-Docker
+    recipe here), so `docker stats` can miss processes systemd moved into its own cgroups, and
+    misses mon-1's inner containers entirely; the process tree has them all. PSS splits shared
+    pages between the processes that share them, so the sum is not inflated by shared libraries.
+    """
+    pid = int(run(["docker", "inspect", "--format", "{{.State.Pid}}", container]).stdout.strip() or 0)
+    if pid <= 0:
+        return 0, 0, 0
+    children = _children_map(proc_root)
+    todo, seen = [pid], []
+    while todo:
+        current = todo.pop()
+        seen.append(current)
+        todo.extend(children.get(current, []))
+    rss = sum(_smaps_kib(proc_root / str(p) / "smaps_rollup", "Rss") for p in seen) * 1024
+    pss = sum(_smaps_kib(proc_root / str(p) / "smaps_rollup", "Pss") for p in seen) * 1024
+    return len(seen), rss, pss
 
 
 _UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "kB": 1000, "MB": 1000**2, "GB": 1000**3}

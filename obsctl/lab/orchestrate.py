@@ -248,12 +248,8 @@ def status(echo: Callable[[str], None] = print) -> int:
         echo(f"{host.name:6} {host.container:16} {label}")
     outputs = state / "terraform-outputs.json"
     echo(f"terraform outputs: {outputs if outputs.exists() else 'none (no apply yet)'}")
-    mem = docker.memory_usage()
-    if mem:
-        total = sum(mem.values())
-        echo(
-            "memory: "
-            + ", ".join(f"{n} {v / 2**20:.0f} MiB" for n, v in mem.items())
-            + f" (total {total / 2**20:.0f} MiB)"
-        )
+    for host in HOSTS:
+        if docker.container_state(host.container).running:
+            count, rss, pss = docker.process_tree_memory(host.container)
+            echo(f"memory {host.name}: {pss / 2**20:.0f} MiB PSS ({rss / 2**20:.0f} MiB RSS) in {count} processes")
     return 0 if up_count == len(HOSTS) and aws else 1
