@@ -8,14 +8,14 @@ region      = "ap-northeast-2"
 # the internet for roaming operators; narrow it when operator and app-host addresses are fixed.
 wireguard_ingress_cidrs = ["0.0.0.0/0"]
 
-wireguard_network = "10.100.0.0/24"
-wireguard_address = "10.100.0.1"
+wireguard_network = "10.101.0.0/24" # must match inventories/dev/group_vars/all/main.yml
+wireguard_address = "10.101.0.1"
 
 # REQUIRED before the first apply: the operators' WireGuard public keys (`wg genkey | tee key |
 # wg pubkey` on each laptop). Left empty on purpose: plan fails with a clear message until set.
 # App hosts are added by the wireguard Ansible role from the inventory, not here.
 wireguard_peers = [
-  { name = "operator-1", public_key = "", tunnel_address = "10.100.0.200" },
+  { name = "operator-1", public_key = "", tunnel_address = "10.101.0.200" },
 ]
 
 data_volume_size           = 30

@@ -1,0 +1,225 @@
+"""The Terraform module against a local AWS emulator (moto): apply, a clean second plan, what was
+created (checked with boto3), instance replacement keeps the data, destroy leaves nothing.
+
+One apply/plan/destroy cycle, with the Loki bucket switched on so it is covered once.
+Phase timings are printed (run with -s to see them).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from obsctl import localaws
+from obsctl.terraform import Terraform, offline_cli_config
+from tests.support import REPO
+
+MODULE = REPO / "terraform"
+LAB_VARS = MODULE / "envs" / "lab.tfvars"
+LAB_BACKEND = MODULE / "envs" / "lab.s3.tfbackend"
+STATE_BUCKET = "obs-lab-tfstate"
+EXTRA = {"loki_bucket_enabled": True}
+
+
+class Cycle:
+    def __init__(self, aws: localaws.LocalAws, tf: Terraform) -> None:
+        self.aws = aws
+        self.tf = tf
+        self.timings: dict[str, float] = {}
+        self.destroyed = False
+
+    def timed(self, phase: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        start = time.monotonic()
+        result = fn(*args, **kwargs)
+        self.timings[phase] = time.monotonic() - start
+        print(f"[terraform/moto] {phase}: {self.timings[phase]:.1f}s")
+        return result
+
+
+@pytest.fixture(scope="module")
+def cycle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cycle]:
+    if shutil.which("terraform") is None:
+        pytest.skip("terraform is not installed (obsctl doctor)")
+    scratch = tmp_path_factory.mktemp("tf-moto")
+    cli_config = offline_cli_config(scratch)
+    if cli_config is None:
+        pytest.skip("no Terraform provider mirror with hashicorp/aws on this machine (set OBS_TF_MIRROR)")
+    aws = localaws.start()
+    run: Cycle | None = None
+    try:
+        aws.ensure_bucket(STATE_BUCKET)
+        # TF_DATA_DIR outside the module: the lab may use terraform/ at the same time.
+        tf = Terraform(MODULE, env={**aws.env(), "TF_DATA_DIR": str(scratch / "tfdata")}, cli_config=cli_config)
+        run = Cycle(aws, tf)
+        run.timed("init", tf.init, backend_config=LAB_BACKEND, readonly_lock=True)
+        run.timed("apply", tf.apply, [LAB_VARS], EXTRA)
+        yield run
+    finally:
+        try:
+            if run is not None and not run.destroyed:
+                run.tf.destroy([LAB_VARS], EXTRA)
+        finally:
+            aws.stop()
+
+
+def test_second_plan_shows_no_changes(cycle: Cycle) -> None:
+    pending = cycle.timed("second plan", cycle.tf.plan, [LAB_VARS], EXTRA)
+    assert pending is False, "a plan right after apply must report no changes"
+
+
+def test_outputs(cycle: Cycle) -> None:
+    out = cycle.tf.output()
+    ec2 = cycle.aws.client("ec2")
+    address = ec2.describe_addresses(PublicIps=[out["monitoring_public_ip"]])["Addresses"][0]
+    assert address["InstanceId"] == out["monitoring_instance_id"]
+    assert out["monitoring_tunnel_address"] == "10.100.0.1"
+    assert out["wireguard_port"] == 51820
+    assert out["loki_bucket_name"].startswith("obs-monitoring-lab-loki-")
+    ssm = cycle.aws.client("ssm")
+    param = ssm.get_parameter(Name=out["wireguard_public_key_parameter"])["Parameter"]
+    assert param["Type"] == "String"
+    assert f"--name {out['wireguard_public_key_parameter']}" in out["wireguard_public_key_command"]
+
+
+def _instance(cycle: Cycle) -> dict[str, Any]:
+    ec2 = cycle.aws.client("ec2")
+    instance_id = cycle.tf.output()["monitoring_instance_id"]
+    reservations = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+    instance: dict[str, Any] = reservations[0]["Instances"][0]
+    return instance
+
+
+def test_security_group_admits_only_wireguard(cycle: Cycle) -> None:
+    ec2 = cycle.aws.client("ec2")
+    groups = _instance(cycle)["SecurityGroups"]
+    assert len(groups) == 1
+    sg = ec2.describe_security_groups(GroupIds=[groups[0]["GroupId"]])["SecurityGroups"][0]
+    ingress = sg["IpPermissions"]
+    assert len(ingress) == 1, f"exactly one ingress rule expected, got {ingress}"
+    rule = ingress[0]
+    assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("udp", 51820, 51820)
+    assert [r["CidrIp"] for r in rule["IpRanges"]] == ["0.0.0.0/0"]
+    assert not rule.get("UserIdGroupPairs")
+    egress = {(r["IpProtocol"], r["FromPort"], r["ToPort"]) for r in sg["IpPermissionsEgress"]}
+    assert egress == {("tcp", 80, 80), ("tcp", 443, 443)}
+
+
+def test_instance_is_arm64_with_imdsv2_and_no_ssh_key(cycle: Cycle) -> None:
+    ec2 = cycle.aws.client("ec2")
+    instance = _instance(cycle)
+    assert instance["InstanceType"] == "t4g.small"
+    image = ec2.describe_images(ImageIds=[instance["ImageId"]])["Images"][0]
+    assert image["Architecture"] == "arm64"
+    assert instance["MetadataOptions"]["HttpTokens"] == "required"
+    assert instance["MetadataOptions"]["HttpPutResponseHopLimit"] == 2
+    assert "KeyName" not in instance or not instance["KeyName"]
+    assert instance["IamInstanceProfile"]["Arn"].endswith("/obs-monitoring-lab-instance")
+
+
+def test_volumes_are_encrypted_gp3_and_data_is_attached(cycle: Cycle) -> None:
+    ec2 = cycle.aws.client("ec2")
+    instance = _instance(cycle)
+    out = cycle.tf.output()
+    mappings = {m["DeviceName"]: m["Ebs"]["VolumeId"] for m in instance["BlockDeviceMappings"]}
+    root = ec2.describe_volumes(VolumeIds=[mappings[instance["RootDeviceName"]]])["Volumes"][0]
+    data = ec2.describe_volumes(VolumeIds=[out["data_volume_id"]])["Volumes"][0]
+    for volume in (root, data):
+        assert volume["Encrypted"] is True
+        assert volume["VolumeType"] == "gp3"
+    assert data["Size"] == 10
+    assert [(a["InstanceId"], a["State"]) for a in data["Attachments"]] == [(instance["InstanceId"], "attached")]
+
+
+def test_iam_role_allows_session_manager(cycle: Cycle) -> None:
+    iam = cycle.aws.client("iam")
+    attached = iam.list_attached_role_policies(RoleName="obs-monitoring-lab-instance")["AttachedPolicies"]
+    assert [p["PolicyName"] for p in attached] == ["AmazonSSMManagedInstanceCore"]
+    inline = iam.get_role_policy(RoleName="obs-monitoring-lab-instance", PolicyName="obs-monitoring-lab-instance")
+    document = inline["PolicyDocument"]
+    statements = document if isinstance(document, dict) else json.loads(document)
+    sids = {s["Sid"] for s in statements["Statement"]}
+    assert sids == {"PublishWireGuardPublicKey", "LokiBucketList", "LokiBucketObjects"}
+
+
+def test_loki_bucket_is_private_encrypted_versioned_and_expiring(cycle: Cycle) -> None:
+    s3 = cycle.aws.client("s3")
+    bucket = cycle.tf.output()["loki_bucket_name"]
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert block == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    sse = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert sse["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    deny = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+    assert deny
+    assert deny[0]["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert rules[0]["Status"] == "Enabled"
+    assert rules[0]["Expiration"]["Days"] == 400
+
+
+def _actions(plan: dict[str, Any]) -> dict[str, list[str]]:
+    return {rc["address"]: rc["change"]["actions"] for rc in plan.get("resource_changes", [])}
+
+
+def test_replacing_the_instance_keeps_data_volume_and_address(cycle: Cycle) -> None:
+    plan = cycle.timed("replacement plan", cycle.tf.plan_json, [LAB_VARS], EXTRA, replace=["aws_instance.monitoring"])
+    actions = _actions(plan)
+    assert actions["aws_instance.monitoring"] == ["delete", "create"]
+    assert actions["aws_volume_attachment.data"] == ["delete", "create"]
+    assert actions["aws_ebs_volume.data"] == ["no-op"]
+    assert actions["aws_eip.monitoring"] == ["no-op"]
+    assert actions["aws_ssm_parameter.wireguard_public_key"] == ["no-op"]
+
+
+def test_changed_user_data_neither_replaces_nor_stays_silent(cycle: Cycle) -> None:
+    keys = ["dq9E0mKfdNV6nPy5M9r+vBEd7iy845xJTsetODi/8DY=", "c9QqfYYO95iJDSQ78n9Y5KDsvxw8m4/meUEnI6r7OlQ="]
+    peers = [
+        {"name": "lab-operator", "public_key": keys[0], "tunnel_address": "10.100.0.200"},
+        {"name": "second", "public_key": keys[1], "tunnel_address": "10.100.0.201"},
+    ]
+    plan = cycle.timed("changed-peers plan", cycle.tf.plan_json, [LAB_VARS], {**EXTRA, "wireguard_peers": peers})
+    changing = {addr: a for addr, a in _actions(plan).items() if a != ["no-op"]}
+    assert changing == {}, f"a user_data change must not touch the instance: {changing}"
+    checks = {c["address"]["to_display"]: c["status"] for c in plan.get("checks", [])}
+    assert checks.get("check.user_data_is_current") == "fail", checks
+
+
+def test_destroy_leaves_nothing(cycle: Cycle) -> None:
+    # Runs last in this module (pytest keeps file order): destroy, then look for leftovers.
+    data_volume = cycle.tf.output()["data_volume_id"]
+    cycle.timed("destroy", cycle.tf.destroy, [LAB_VARS], EXTRA)
+    cycle.destroyed = True
+    assert cycle.tf.state_list() == []
+    ec2 = cycle.aws.client("ec2")
+    live = [
+        i["InstanceId"]
+        for r in ec2.describe_instances()["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] != "terminated"
+    ]
+    assert live == []
+    assert ec2.describe_volumes()["Volumes"] == []
+    assert ec2.describe_addresses()["Addresses"] == []
+    # lab.tfvars turns the final snapshot off; moto's own AMI snapshots are not ours.
+    assert ec2.describe_snapshots(Filters=[{"Name": "volume-id", "Values": [data_volume]}])["Snapshots"] == []
+    assert [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v["IsDefault"]] == []
+    groups = ec2.describe_security_groups()["SecurityGroups"]
+    assert [g["GroupName"] for g in groups if g["GroupName"] != "default"] == []
+    buckets = [b["Name"] for b in cycle.aws.client("s3").list_buckets()["Buckets"]]
+    assert buckets == [STATE_BUCKET]
+    assert cycle.aws.client("ssm").describe_parameters()["Parameters"] == []
+    assert cycle.aws.client("iam").list_roles()["Roles"] == []
+    assert cycle.aws.client("iam").list_instance_profiles()["InstanceProfiles"] == []
+    total = sum(cycle.timings.get(p, 0.0) for p in ("apply", "second plan", "destroy"))
+    print(f"[terraform/moto] apply + second plan + destroy: {total:.1f}s")
