@@ -23,7 +23,7 @@ def host(name: str) -> Host:
 
 
 def public_key(name: str) -> str:
-    return host(name).check_output("cat /etc/wireguard/wg0.pub").strip()
+    return str(host(name).check_output("cat /etc/wireguard/wg0.pub")).strip()
 
 
 def test_hub_has_every_spoke_and_operator_as_peer() -> None:
