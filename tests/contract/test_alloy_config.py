@@ -63,6 +63,7 @@ def inventory() -> dict[str, Any]:
                             "obs_nginx": NGINX,
                         },
                         "app-2": {"wireguard_address": "10.100.0.12", "obs_agent": "alloy"},
+                        "app-3": {"wireguard_address": "10.100.0.13", "obs_agent": "legacy", "obs_apps": APPS},
                     }
                 },
             },
@@ -96,7 +97,16 @@ def render_alloy_configs(
                         "dest": f"{out}/{{{{ inventory_hostname }}}}.alloy",
                         "mode": "0644",
                     },
-                }
+                },
+                {
+                    "name": "Record the switch decisions the role derives from the inventory",
+                    "ansible.builtin.copy": {
+                        "dest": f"{out}/{{{{ inventory_hostname }}}}.decisions.json",
+                        "content": "{{ {'start': alloy_start | bool,"
+                        " 'retire': alloy_retire_legacy_agents | bool} | to_json }}",
+                        "mode": "0644",
+                    },
+                },
             ],
         }
     ]
@@ -111,6 +121,11 @@ def render_alloy_configs(
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return {p.stem: p for p in out.glob("*.alloy")}
+
+
+def decisions(rendered: dict[str, Path], host: str) -> dict[str, bool]:
+    data: dict[str, bool] = json.loads((rendered[host].parent / f"{host}.decisions.json").read_text())
+    return data
 
 
 @pytest.fixture(scope="module")
@@ -191,6 +206,13 @@ def test_tracing_section_when_enabled(tmp_path: Path) -> None:
         "127.0.0.1:4317",
         "127.0.0.1:4318",
     }
+
+
+def test_legacy_hosts_are_staged_not_switched(rendered: dict[str, Path]) -> None:
+    """obs_agent: legacy = Prometheus still scrapes node_exporter: Alloy installed, not started, nothing retired."""
+    assert decisions(rendered, "app-3") == {"start": False, "retire": False}
+    for host in ("mon-1", "app-1", "app-2"):
+        assert decisions(rendered, host) == {"start": True, "retire": True}
 
 
 def test_checker_catches_a_broken_reference_in_the_rendered_file(rendered: dict[str, Path], tmp_path: Path) -> None:
