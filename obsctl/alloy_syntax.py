@@ -91,7 +91,7 @@ _TOKEN = re.compile(
     r"""
     (?P<ws>[ \t\r]+)
   | (?P<nl>\n)
-  | (?P<lcomment>//[^\n]*|\#[^\n]*)
+  | (?P<lcomment>//[^\n]*)
   | (?P<bcomment>/\*.*?\*/)
   | (?P<string>"(?:[^"\\\n]|\\.)*")
   | (?P<raw>`[^`]*`)

@@ -113,6 +113,7 @@ def test_good_config_has_no_problems(tmp_path: Path) -> None:
         ('a "b" {\n  x = "\\d"\n}\n', "unknown escape sequence"),
         ('a "b-c" {\n}\n', "must be an identifier"),
         ('a "b" {\n  x = [1, 2\n}\n', "expected ',' or ']'"),
+        ('# not an Alloy comment\na "b" {\n}\n', "unexpected character"),
     ],
 )
 def test_syntax_errors_carry_a_line(text: str, message: str) -> None:
