@@ -185,6 +185,17 @@ def check_grafana(  # noqa: PLR0917 - one argument per API answer keeps the chec
         report.add("grafana", "alert rules", "ok", f"{count} provisioned (severities {', '.join(severities)})")
 
 
+def check_stack_images(report: Report, docker_ps: str) -> None:
+    """Name the image each running stack container uses; Debian-built substitutes say so."""
+    for line in sorted(docker_ps.splitlines()):
+        if "\t" not in line:
+            continue
+        name, image = line.split("\t", 1)
+        substitute = image.split(":")[0].endswith("-debian")
+        what = "Debian-built substitute of the upstream image" if substitute else "upstream image"
+        report.add("stack", f"{name} running", "ok", f"{image} ({what})")
+
+
 def parse_unavailable(text: str | None) -> dict[str, str]:
     """unavailable-services.json: {"svc": "reason"} or [{"service"|"name": .., "reason": ..}]."""
     if not text or not text.strip():
@@ -376,6 +387,10 @@ def verify(
     unavailable = parse_unavailable(text) if code == 0 else {}
     for service, reason in sorted(unavailable.items()):
         report.add(service, "not running here", "unavailable", reason)
+
+    code, out, _ = transport.host_command(mon.name, ["docker", "ps", "--format", "{{.Names}}\t{{.Image}}"])
+    if code == 0:
+        check_stack_images(report, out)
 
     now = time.time()
     for host in hosts:

@@ -187,3 +187,13 @@ def test_adhoc_json_parsing():
     down = {"plays": [{"tasks": [{"hosts": {"mon-1": {"unreachable": True, "msg": "ssh: timeout"}}}]}]}
     assert verify.parse_adhoc_json(json.dumps(down), "mon-1", "") == (255, "", "ssh: timeout")
     assert verify.parse_adhoc_json("garbage", "mon-1", "no inventory")[0] == 255
+
+
+def test_stack_images_name_substitutes():
+    report = Report()
+    verify.check_stack_images(
+        report, "monitoring-prometheus-1\tobs/prometheus-debian:latest\nmonitoring-grafana-1\tgrafana/grafana:12.3.1\n"
+    )
+    details = {r.check: r.detail for r in report.results}
+    assert "Debian-built substitute" in details["monitoring-prometheus-1 running"]
+    assert "upstream image" in details["monitoring-grafana-1 running"]
