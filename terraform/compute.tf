@@ -30,7 +30,7 @@ locals {
       address       = var.wireguard_address
       prefix_length = local.wireguard_prefix_length
       port          = var.wireguard_port
-      peers         = var.wireguard_peers
+      peers         = var.wireguard_operator_peers
     })
   })
 }
@@ -91,12 +91,12 @@ resource "aws_instance" "monitoring" {
     }
 
     precondition {
-      condition     = alltrue([for p in var.wireguard_peers : cidrhost("${p.tunnel_address}/${local.wireguard_prefix_length}", 0) == cidrhost(var.wireguard_network, 0)])
-      error_message = "every wireguard_peers[*].tunnel_address must lie inside wireguard_network ${var.wireguard_network}."
+      condition     = alltrue([for p in var.wireguard_operator_peers : cidrhost("${p.address}/${local.wireguard_prefix_length}", 0) == cidrhost(var.wireguard_network, 0)])
+      error_message = "every wireguard_operator_peers[*].address must lie inside wireguard_network ${var.wireguard_network}."
     }
 
     precondition {
-      condition     = length(distinct(concat([var.wireguard_address], [for p in var.wireguard_peers : p.tunnel_address]))) == length(var.wireguard_peers) + 1
+      condition     = length(distinct(concat([var.wireguard_address], [for p in var.wireguard_operator_peers : p.address]))) == length(var.wireguard_operator_peers) + 1
       error_message = "tunnel addresses must be unique: the server (wireguard_address) and every peer need their own."
     }
   }
@@ -118,10 +118,10 @@ resource "aws_eip_association" "monitoring" {
 
 # ignore_changes keeps an edited user_data from replacing the server; this check keeps it from
 # being silent: every plan warns while the running instance booted with different user_data.
-# (The provider stores user_data as its SHA-1.)
+# (The AWS provider stores user_data as its SHA-1; the raw text is accepted as well.)
 check "user_data_is_current" {
   assert {
-    condition     = aws_instance.monitoring.user_data == sha1(local.user_data)
-    error_message = "The instance booted with different user_data than the current template renders (e.g. changed wireguard_peers). cloud-init runs only at first boot, so nothing changes by itself: apply peer changes with the wireguard Ansible role, or roll out a new instance deliberately with `terraform apply -replace=aws_instance.monitoring` (the data volume, Elastic IP and WireGuard key survive)."
+    condition     = contains([sha1(local.user_data), local.user_data], aws_instance.monitoring.user_data)
+    error_message = "The instance booted with different user_data than the current template renders (e.g. changed wireguard_operator_peers). cloud-init runs only at first boot, so nothing changes by itself: apply peer changes with the wireguard Ansible role, or roll out a new instance deliberately with `terraform apply -replace=aws_instance.monitoring` (the data volume, Elastic IP and WireGuard key survive)."
   }
 }

@@ -41,7 +41,6 @@ resource "aws_s3_bucket" "loki" {
   #checkov:skip=CKV_AWS_18:server access logs need a second bucket; CloudTrail data events are the audit path if ever required.
   #checkov:skip=CKV_AWS_144:cross-region replication doubles storage cost for log data that has its own retention; not worth it for this platform.
   #checkov:skip=CKV2_AWS_62:no consumer of bucket event notifications exists; Loki polls its own index.
-  #checkov:skip=CKV_AWS_145:encrypted with SSE-KMS using the AWS-managed aws/s3 key by default; set kms_key_arn for a customer-managed key.
   count         = var.loki_bucket_enabled ? 1 : 0
   bucket        = local.loki_bucket_name
   force_destroy = var.loki_bucket_force_destroy

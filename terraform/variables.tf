@@ -286,37 +286,37 @@ variable "wireguard_address" {
   }
 }
 
-variable "wireguard_peers" {
-  description = "Operator peers configured by cloud-init so the first Ansible run can go through the tunnel: name, WireGuard public key (base64, 44 characters) and tunnel address (no prefix length). Later changes are applied by the wireguard Ansible role, not by replacing the instance."
+variable "wireguard_operator_peers" {
+  description = "Operator peers configured by cloud-init so the first Ansible run can go through the tunnel: name, tunnel address (no prefix length) and WireGuard public key (44 base64 characters). Same shape as the wireguard role's wireguard_operator_peers, which applies later changes (not a new instance)."
   type = list(object({
-    name           = string
-    public_key     = string
-    tunnel_address = string
+    name       = string
+    address    = string
+    public_key = string
   }))
 
   validation {
-    condition     = length(var.wireguard_peers) > 0
-    error_message = "wireguard_peers must list at least one operator peer, or nobody can reach the server."
+    condition     = length(var.wireguard_operator_peers) > 0
+    error_message = "wireguard_operator_peers must list at least one operator peer, or nobody can reach the server."
   }
 
   validation {
-    condition     = alltrue([for p in var.wireguard_peers : can(regex("^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$", p.public_key))])
-    error_message = "every wireguard_peers[*].public_key must be a WireGuard public key: 44 base64 characters ending in '=' (the output of `wg pubkey`), not empty."
+    condition     = alltrue([for p in var.wireguard_operator_peers : can(regex("^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$", p.public_key))])
+    error_message = "every wireguard_operator_peers[*].public_key must be a WireGuard public key: 44 base64 characters ending in '=' (the output of `wg pubkey`), not empty."
   }
 
   validation {
-    condition     = alltrue([for p in var.wireguard_peers : can(regex("^[a-z0-9][a-z0-9_-]{0,31}$", p.name))])
-    error_message = "every wireguard_peers[*].name must be 1-32 lower-case letters, digits, '-' or '_'."
+    condition     = alltrue([for p in var.wireguard_operator_peers : can(regex("^[a-z0-9][a-z0-9_-]{0,31}$", p.name))])
+    error_message = "every wireguard_operator_peers[*].name must be 1-32 lower-case letters, digits, '-' or '_'."
   }
 
   validation {
-    condition     = alltrue([for p in var.wireguard_peers : can(cidrhost("${p.tunnel_address}/32", 0))])
-    error_message = "every wireguard_peers[*].tunnel_address must be an IPv4 address without prefix length."
+    condition     = alltrue([for p in var.wireguard_operator_peers : can(cidrhost("${p.address}/32", 0))])
+    error_message = "every wireguard_operator_peers[*].address must be an IPv4 address without prefix length."
   }
 
   validation {
-    condition     = length(distinct([for p in var.wireguard_peers : p.public_key])) == length(var.wireguard_peers)
-    error_message = "wireguard_peers must not repeat a public key."
+    condition     = length(distinct([for p in var.wireguard_operator_peers : p.public_key])) == length(var.wireguard_operator_peers)
+    error_message = "wireguard_operator_peers must not repeat a public key."
   }
 }
 

@@ -14,8 +14,8 @@ wireguard_address = "10.101.0.1"
 # REQUIRED before the first apply: the operators' WireGuard public keys (`wg genkey | tee key |
 # wg pubkey` on each laptop). Left empty on purpose: plan fails with a clear message until set.
 # App hosts are added by the wireguard Ansible role from the inventory, not here.
-wireguard_peers = [
-  { name = "operator-1", public_key = "", tunnel_address = "10.101.0.200" },
+wireguard_operator_peers = [
+  { name = "operator-1", public_key = "", address = "10.101.0.200" },
 ]
 
 data_volume_size           = 30

@@ -14,8 +14,8 @@ wireguard_address       = "10.100.0.1"
 
 # A syntactically valid key whose private half was discarded: in the emulator no instance boots,
 # so no tunnel is built from this value (the lab's WireGuard comes from the Ansible role).
-wireguard_peers = [
-  { name = "lab-operator", public_key = "dq9E0mKfdNV6nPy5M9r+vBEd7iy845xJTsetODi/8DY=", tunnel_address = "10.100.0.200" },
+wireguard_operator_peers = [
+  { name = "lab-operator", public_key = "dq9E0mKfdNV6nPy5M9r+vBEd7iy845xJTsetODi/8DY=", address = "10.100.0.200" },
 ]
 
 data_volume_size = 10

@@ -1,4 +1,7 @@
 # Offline module tests: `terraform test` with a mocked AWS provider (no credentials, no network).
+# Runs use `command = apply` (against the mock, so nothing is created anywhere): only then are
+# values derived from computed ids, such as the rendered user_data, known to the assertions and
+# to the module's user_data check block.
 # Run: TF_CLI_CONFIG_FILE=ci.tfrc terraform init -backend=false && terraform test
 # (tests/contract/test_terraform_module.py runs exactly this).
 
@@ -57,14 +60,14 @@ variables {
   environment             = "prod"
   region                  = "ap-northeast-2"
   wireguard_ingress_cidrs = ["198.51.100.0/24", "203.0.113.7/32"]
-  wireguard_peers = [
-    { name = "alice", public_key = "dq9E0mKfdNV6nPy5M9r+vBEd7iy845xJTsetODi/8DY=", tunnel_address = "10.100.0.200" },
-    { name = "bob", public_key = "c9QqfYYO95iJDSQ78n9Y5KDsvxw8m4/meUEnI6r7OlQ=", tunnel_address = "10.100.0.201" },
+  wireguard_operator_peers = [
+    { name = "alice", public_key = "dq9E0mKfdNV6nPy5M9r+vBEd7iy845xJTsetODi/8DY=", address = "10.100.0.200" },
+    { name = "bob", public_key = "c9QqfYYO95iJDSQ78n9Y5KDsvxw8m4/meUEnI6r7OlQ=", address = "10.100.0.201" },
   ]
 }
 
 run "security_group_admits_only_wireguard" {
-  command = plan
+  command = apply
 
   assert {
     condition     = length(aws_security_group.monitoring.ingress) == 1
@@ -90,7 +93,7 @@ run "security_group_admits_only_wireguard" {
 }
 
 run "instance_is_hardened_arm64" {
-  command = plan
+  command = apply
 
   assert {
     condition     = aws_instance.monitoring.instance_type == "t4g.small"
@@ -167,8 +170,8 @@ run "cloud_init_bootstraps_wireguard_and_data_volume" {
     error_message = "user_data must be a cloud-config document"
   }
   assert {
-    condition = alltrue([for p in var.wireguard_peers :
-    strcontains(aws_instance.monitoring.user_data, "PublicKey = ${p.public_key}") && strcontains(aws_instance.monitoring.user_data, "AllowedIPs = ${p.tunnel_address}/32")])
+    condition = alltrue([for p in var.wireguard_operator_peers :
+    strcontains(aws_instance.monitoring.user_data, "PublicKey = ${p.public_key}") && strcontains(aws_instance.monitoring.user_data, "AllowedIPs = ${p.address}/32")])
     error_message = "every operator peer must be in wg0.conf"
   }
   assert {
@@ -186,7 +189,7 @@ run "cloud_init_bootstraps_wireguard_and_data_volume" {
 }
 
 run "loki_bucket_is_private_and_tls_only" {
-  command = plan
+  command = apply
 
   variables {
     loki_bucket_enabled = true
@@ -222,7 +225,7 @@ run "loki_bucket_is_private_and_tls_only" {
 }
 
 run "existing_vpc_and_subnet_are_used" {
-  command = plan
+  command = apply
 
   variables {
     vpc_id    = "vpc-0aaaabbbbccccdddd"

@@ -56,8 +56,8 @@ variables {
   environment             = "prod"
   region                  = "ap-northeast-2"
   wireguard_ingress_cidrs = ["0.0.0.0/0"]
-  wireguard_peers = [
-    { name = "alice", public_key = "dq9E0mKfdNV6nPy5M9r+vBEd7iy845xJTsetODi/8DY=", tunnel_address = "10.100.0.200" },
+  wireguard_operator_peers = [
+    { name = "alice", public_key = "dq9E0mKfdNV6nPy5M9r+vBEd7iy845xJTsetODi/8DY=", address = "10.100.0.200" },
   ]
 }
 
@@ -122,37 +122,37 @@ run "empty_operator_key_is_rejected" {
   command = plan
 
   variables {
-    wireguard_peers = [{ name = "alice", public_key = "", tunnel_address = "10.100.0.200" }]
+    wireguard_operator_peers = [{ name = "alice", public_key = "", address = "10.100.0.200" }]
   }
 
-  expect_failures = [var.wireguard_peers]
+  expect_failures = [var.wireguard_operator_peers]
 }
 
 run "private_key_shaped_garbage_is_rejected" {
   command = plan
 
   variables {
-    wireguard_peers = [{ name = "alice", public_key = "not-a-key", tunnel_address = "10.100.0.200" }]
+    wireguard_operator_peers = [{ name = "alice", public_key = "not-a-key", address = "10.100.0.200" }]
   }
 
-  expect_failures = [var.wireguard_peers]
+  expect_failures = [var.wireguard_operator_peers]
 }
 
 run "no_operator_peer_is_rejected" {
   command = plan
 
   variables {
-    wireguard_peers = []
+    wireguard_operator_peers = []
   }
 
-  expect_failures = [var.wireguard_peers]
+  expect_failures = [var.wireguard_operator_peers]
 }
 
 run "peer_outside_tunnel_network_is_rejected" {
   command = plan
 
   variables {
-    wireguard_peers = [{ name = "alice", public_key = "dq9E0mKfdNV6nPy5M9r+vBEd7iy845xJTsetODi/8DY=", tunnel_address = "10.200.0.5" }]
+    wireguard_operator_peers = [{ name = "alice", public_key = "dq9E0mKfdNV6nPy5M9r+vBEd7iy845xJTsetODi/8DY=", address = "10.200.0.5" }]
   }
 
   expect_failures = [aws_instance.monitoring]
@@ -162,7 +162,7 @@ run "peer_reusing_the_server_address_is_rejected" {
   command = plan
 
   variables {
-    wireguard_peers = [{ name = "alice", public_key = "dq9E0mKfdNV6nPy5M9r+vBEd7iy845xJTsetODi/8DY=", tunnel_address = "10.100.0.1" }]
+    wireguard_operator_peers = [{ name = "alice", public_key = "dq9E0mKfdNV6nPy5M9r+vBEd7iy845xJTsetODi/8DY=", address = "10.100.0.1" }]
   }
 
   expect_failures = [aws_instance.monitoring]

@@ -7,13 +7,16 @@ Phase timings are printed (run with -s to see them).
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import yaml
 
 from obsctl import localaws
 from obsctl.terraform import Terraform, offline_cli_config
@@ -168,6 +171,46 @@ def test_loki_bucket_is_private_encrypted_versioned_and_expiring(cycle: Cycle) -
     assert rules[0]["Expiration"]["Days"] == 400
 
 
+def test_user_data_is_a_working_cloud_config(cycle: Cycle, tmp_path) -> None:
+    """The user_data the instance got: valid cloud-config, shell scripts that parse, a wg0.conf
+    wg-quick accepts, and (where cloud-init is installed) a clean `cloud-init schema`."""
+    ec2 = cycle.aws.client("ec2")
+    attr = ec2.describe_instance_attribute(InstanceId=cycle.tf.output()["monitoring_instance_id"], Attribute="userData")
+    text = base64.b64decode(attr["UserData"]["Value"]).decode()
+    assert text.startswith("#cloud-config\n")
+    config = yaml.safe_load(text)
+    files = {f["path"]: f for f in config["write_files"]}
+    assert [cmd[0] for cmd in config["runcmd"]] == [
+        "/usr/local/sbin/obs-packages",
+        "/usr/local/sbin/obs-data-volume",
+        "/usr/local/sbin/obs-wireguard-bootstrap",
+    ]
+    for script in config["runcmd"]:
+        body = files[script[0]]["content"]
+        assert body.startswith("#!/bin/bash\n")
+        check = subprocess.run(["bash", "-n"], input=body, text=True, capture_output=True, check=False)
+        assert check.returncode == 0, f"{script[0]}: {check.stderr}"
+    wg_conf = files["/etc/wireguard/wg0.conf"]
+    assert wg_conf["permissions"] == "0600"
+    assert "PrivateKey" not in wg_conf["content"]
+    if shutil.which("wg-quick"):
+        conf = tmp_path / "wg0.conf"
+        conf.write_text(wg_conf["content"])
+        stripped = subprocess.run(["wg-quick", "strip", str(conf)], capture_output=True, text=True, check=False)
+        assert stripped.returncode == 0, stripped.stderr
+        assert "PublicKey = dq9E0mKfdNV6nPy5M9r+vBEd7iy845xJTsetODi/8DY=" in stripped.stdout
+        assert "Address" not in stripped.stdout  # wg-quick-only keys were recognised as such
+    if shutil.which("cloud-init"):
+        user_data = tmp_path / "user-data"
+        user_data.write_text(text)
+        schema = subprocess.run(
+            ["cloud-init", "schema", "--config-file", str(user_data)], capture_output=True, text=True, check=False
+        )
+        assert schema.returncode == 0, schema.stdout + schema.stderr
+    else:
+        print("[terraform/moto] cloud-init is not installed here: `cloud-init schema` not run")
+
+
 def _actions(plan: dict[str, Any]) -> dict[str, list[str]]:
     return {rc["address"]: rc["change"]["actions"] for rc in plan.get("resource_changes", [])}
 
@@ -185,10 +228,11 @@ def test_replacing_the_instance_keeps_data_volume_and_address(cycle: Cycle) -> N
 def test_changed_user_data_neither_replaces_nor_stays_silent(cycle: Cycle) -> None:
     keys = ["dq9E0mKfdNV6nPy5M9r+vBEd7iy845xJTsetODi/8DY=", "c9QqfYYO95iJDSQ78n9Y5KDsvxw8m4/meUEnI6r7OlQ="]
     peers = [
-        {"name": "lab-operator", "public_key": keys[0], "tunnel_address": "10.100.0.200"},
-        {"name": "second", "public_key": keys[1], "tunnel_address": "10.100.0.201"},
+        {"name": "lab-operator", "public_key": keys[0], "address": "10.100.0.200"},
+        {"name": "second", "public_key": keys[1], "address": "10.100.0.201"},
     ]
-    plan = cycle.timed("changed-peers plan", cycle.tf.plan_json, [LAB_VARS], {**EXTRA, "wireguard_peers": peers})
+    changed = {**EXTRA, "wireguard_operator_peers": peers}
+    plan = cycle.timed("changed-peers plan", cycle.tf.plan_json, [LAB_VARS], changed)
     changing = {addr: a for addr, a in _actions(plan).items() if a != ["no-op"]}
     assert changing == {}, f"a user_data change must not touch the instance: {changing}"
     checks = {c["address"]["to_display"]: c["status"] for c in plan.get("checks", [])}
