@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -71,7 +72,13 @@ def test_ports_on_tunnel_address_and_loopback_only(host, service: str) -> None:
 
 def test_prometheus_targets_up_and_nothing_scraped_that_does_not_run(host) -> None:
     _require_running(host, "prometheus")
-    targets = _get(host, "http://127.0.0.1:9090/api/v1/targets?state=active")["data"]["activeTargets"]
+    # Right after a reload (side_effect.yml) targets are "unknown" until their first scrape.
+    deadline = time.monotonic() + 90
+    while True:
+        targets = _get(host, "http://127.0.0.1:9090/api/v1/targets?state=active")["data"]["activeTargets"]
+        if all(t["health"] != "unknown" for t in targets) or time.monotonic() > deadline:
+            break
+        time.sleep(3)
     by_job: dict[str, list[str]] = {}
     for t in targets:
         by_job.setdefault(t["labels"]["job"], []).append(t["health"])
@@ -83,7 +90,12 @@ def test_prometheus_targets_up_and_nothing_scraped_that_does_not_run(host) -> No
 
 def test_blackbox_probe_through_the_tunnel_succeeds(host) -> None:
     _require_running(host, "blackbox")
-    result = _get(host, "http://127.0.0.1:9090/api/v1/query?query=probe_success")["data"]["result"]
+    deadline = time.monotonic() + 90
+    while True:
+        result = _get(host, "http://127.0.0.1:9090/api/v1/query?query=probe_success")["data"]["result"]
+        if result or time.monotonic() > deadline:
+            break
+        time.sleep(3)
     assert result, "no probe result yet"
     assert {r["metric"]["instance"]: r["value"][1] for r in result} == {"stack-prometheus": "1"}
 
@@ -155,3 +167,14 @@ def test_grafana_answers_when_it_runs(host) -> None:
 def test_loki_ready_when_it_runs(host) -> None:
     _require_running(host, "loki")
     assert host.run("curl -fsS http://127.0.0.1:3100/ready").rc == 0
+
+
+def test_config_change_reloaded_prometheus_without_restarting_anything(host) -> None:
+    """side_effect.yml changed only the scrape interval and re-ran the role."""
+    _require_running(host, "prometheus")
+    record = json.loads(host.file("/root/side-effect.json").content_string)
+    assert record["before"] == record["after"], "neither Prometheus nor blackbox was restarted"
+    config = _get(host, "http://127.0.0.1:9090/api/v1/status/config")["data"]["yaml"]
+    assert "scrape_interval: 20s" in config, "the running Prometheus has the new config (via /-/reload)"
+    reload_ok = _get(host, "http://127.0.0.1:9090/api/v1/query?query=prometheus_config_last_reload_successful")
+    assert reload_ok["data"]["result"][0]["value"][1] == "1"
