@@ -373,3 +373,31 @@ def test_project_inventories_render_and_pass_every_tool(env_name: str, tmp_path:
         # refuses that is tested above, here the rest of the inventory is under test.
         extra["monitoring_stack_loki_v13_from"] = FUTURE
     _checked_by_tools(render(inventory, tmp_path / "out", extra))
+
+
+def test_prometheus_validator_reports_promtool_and_convention_errors(tmp_path: Path) -> None:
+    if not shutil.which("promtool"):
+        pytest.skip("promtool is not installed (Debian package prometheus)")
+    print(f"promtool used: {prometheus_validator.promtool_version()}")
+    bad_syntax = tmp_path / "bad.yml"
+    bad_syntax.write_text("scrape_configs:\n  - job_name: node\n    scrape_interval: soon\n", encoding="utf-8")
+    assert any(p.startswith("promtool:") for p in prometheus_validator.check(bad_syntax))
+    off_convention = tmp_path / "names.yml"
+    off_convention.write_text(
+        yaml.safe_dump(
+            {
+                "scrape_configs": [
+                    {"job_name": "node_exporter", "static_configs": [{"targets": ["10.0.0.1:9100"]}]},
+                    {
+                        "job_name": "node",
+                        "static_configs": [{"targets": ["10.0.0.1:9100"], "labels": {"instance": "10.0.0.1:9100"}}],
+                    },
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    problems = prometheus_validator.check(off_convention)
+    assert any("node_exporter" in p and "job names" in p for p in problems)
+    assert any("lack labels" in p for p in problems)
+    assert any("inventory hostname" in p for p in problems)
