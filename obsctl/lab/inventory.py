@@ -79,7 +79,12 @@ def render(outputs: dict[str, Any], monitoring_vars: dict[str, Any] | None = Non
     for host in HOSTS:
         groups.setdefault(host.group, {"hosts": {}})["hosts"][host.name] = host_vars(host, monitoring_vars or {})
     info = "".join(f"#   {key}: {outputs.get(key, 'n/a')}\n" for key in INFO_OUTPUTS)
-    body = yaml.dump({"all": {"children": groups}}, Dumper=_IndentedDumper, sort_keys=False, default_flow_style=False)
+    body = yaml.dump(
+        {"all": {"vars": ALL_VARS, "children": groups}},
+        Dumper=_IndentedDumper,
+        sort_keys=False,
+        default_flow_style=False,
+    )
     return HEADER + info + "---\n" + body
 
 

@@ -91,6 +91,7 @@ def test_inventory_renders_the_agreed_layout():
     assert mon["wireguard_endpoint"] == monitoring_host().lab_ip
     assert mon["monitoring_stack_missing_image_policy"] == "skip"
     assert app["obs_agent"] == "legacy"
+    assert data["all"]["vars"]["alloy_skip_install_when_unreachable"] is True
     assert {a["name"]: a["hikari_pool"] for a in app["obs_apps"]} == {
         "api": "DoktoriHikariPool",
         "chat": "ChatHikariPool",
