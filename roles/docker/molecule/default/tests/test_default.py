@@ -56,7 +56,11 @@ def test_side_loaded_image_runs() -> None:
     image = _local_image()
     save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
     load = subprocess.run(
-        ["docker", "exec", "-i", INSTANCE, "docker", "load"], stdin=save.stdout, capture_output=True, text=True, check=False
+        ["docker", "exec", "-i", INSTANCE, "docker", "load"],
+        stdin=save.stdout,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert save.wait() == 0
     assert load.returncode == 0, load.stderr
@@ -65,7 +69,9 @@ def test_side_loaded_image_runs() -> None:
     assert run.stdout.strip().startswith("12.")
     log_config = host.check_output(f"docker run --rm -d {image} sleep 30")
     try:
-        inspected = json.loads(host.check_output(f"docker inspect --format '{{{{json .HostConfig.LogConfig}}}}' {log_config}"))
+        inspected = json.loads(
+            host.check_output(f"docker inspect --format '{{{{json .HostConfig.LogConfig}}}}' {log_config}")
+        )
         assert inspected == {"Type": "json-file", "Config": {"max-file": "3", "max-size": "20m"}}
     finally:
         host.run(f"docker rm -f {log_config}")
