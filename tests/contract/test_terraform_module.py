@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from obsctl.errors import ObsError
 from obsctl.terraform import Terraform, offline_cli_config
@@ -146,3 +147,19 @@ def test_checkov_has_no_failing_checks_and_every_skip_has_a_reason() -> None:
     for tf_file in MODULE.glob("*.tf"):
         inline |= set(re.findall(r"#checkov:skip=([A-Z0-9_]+):", tf_file.read_text(encoding="utf-8")))
     assert inline == {s["check_id"] for s in results["skipped_checks"]}
+
+
+@pytest.mark.parametrize("env", ["prod", "dev", "lab"])
+def test_tunnel_settings_match_the_inventory(env: str) -> None:
+    """The tunnel subnet and port Terraform bakes into cloud-init are the ones Ansible uses."""
+    group_vars = REPO / "inventories" / env / "group_vars" / "all" / "main.yml"
+    if not group_vars.is_file():
+        pytest.skip(f"{group_vars.relative_to(REPO)} does not exist yet")
+    inventory = yaml.safe_load(group_vars.read_text(encoding="utf-8"))
+    tfvars = (MODULE / "envs" / f"{env}.tfvars").read_text(encoding="utf-8")
+    network = re.search(r'^wireguard_network\s*=\s*"([^"]+)"', tfvars, re.M)
+    assert network, f"envs/{env}.tfvars must set wireguard_network"
+    assert network.group(1) == inventory["wireguard_network"]
+    port = re.search(r"^wireguard_port\s*=\s*(\d+)", tfvars, re.M)
+    tf_port = int(port.group(1)) if port else 51820  # the module's default
+    assert tf_port == int(inventory.get("wireguard_port", 51820))
