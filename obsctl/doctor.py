@@ -18,7 +18,7 @@ from obsctl.paths import repo_root
 
 MIN_PYTHON = (3, 11)
 MIN_COMPOSE = (2, 18, 0)
-MIN_TERRAFORM = (1, 7, 0)  # mock_provider in `terraform test`
+MIN_TERRAFORM = (1, 10, 0)  # S3-native state locking (use_lockfile); mock_provider in `terraform test`
 
 
 @dataclass
@@ -135,12 +135,12 @@ def terraform_mirror() -> Path | None:
 def check_terraform() -> Check:
     if not shutil.which("terraform"):
         return Check(
-            "terraform", False, "not found", "install Terraform >= 1.7 from HashiCorp's apt repository or release zip"
+            "terraform", False, "not found", "install Terraform >= 1.10 from HashiCorp's apt repository or release zip"
         )
     code, out = _out(["terraform", "version", "-json"], with_stderr=False)
     version = _version_tuple(json.loads(out).get("terraform_version", "")) if code == 0 else ()
     ok = bool(version) and version >= MIN_TERRAFORM
-    return Check("terraform", ok, ".".join(map(str, version)) + " (need >= 1.7)", "install Terraform >= 1.7")
+    return Check("terraform", ok, ".".join(map(str, version)) + " (need >= 1.10)", "install Terraform >= 1.10")
 
 
 def check_aws_provider() -> Check:
