@@ -26,9 +26,14 @@ from obsctl.validators import loki as loki_validator
 from obsctl.validators import prometheus as prometheus_validator
 from tests.support import REPO, VENV_BIN, tool
 
+# Stand-ins for the Vault values (inventories map vault_* to these; vault.yml is not in git).
 SECRETS = {
     "monitoring_stack_grafana_admin_password": "contract-test-password",
     "monitoring_stack_grafana_secret_key": "contract-test-secret-key-0123",
+    "monitoring_stack_discord_urgent_webhook_url": "https://discord.invalid/api/webhooks/1/urgent",
+    "monitoring_stack_discord_normal_webhook_url": "https://discord.invalid/api/webhooks/2/normal",
+    "monitoring_stack_smtp_password": "contract-test-smtp",
+    "monitoring_stack_annotation_token": "contract-test-token",
 }
 TODAY = dt.datetime.now(dt.UTC).date()
 FUTURE = (TODAY + dt.timedelta(days=30)).isoformat()
