@@ -110,9 +110,17 @@ def _fixture_inventory(tmp: Path, extra_group_vars: dict[str, Any] | None = None
     return inv
 
 
+# The lab's generated vault password (obsctl/lab/secrets.py); absent until `make lab` ran once.
+LAB_VAULT_PASSWORD = REPO / ".obs" / "lab" / "vault-password"
+
+
+def _vault_args() -> list[str]:
+    return ["--vault-password-file", str(LAB_VAULT_PASSWORD)] if LAB_VAULT_PASSWORD.is_file() else []
+
+
 def _monitoring_host(inventory: Path) -> tuple[str, dict[str, Any]]:
     proc = subprocess.run(
-        [tool("ansible-inventory"), "-i", str(inventory), "--list"],
+        [tool("ansible-inventory"), "-i", str(inventory), "--list", *_vault_args()],
         capture_output=True,
         text=True,
         check=False,
@@ -165,7 +173,7 @@ def render(inventory: Path, out: Path, extra: dict[str, Any] | None = None, expe
         **(extra or {}),
     }
     proc = subprocess.run(
-        [tool("ansible-playbook"), "-i", str(inventory), str(playbook), "-e", json.dumps(extra_vars)],
+        [tool("ansible-playbook"), "-i", str(inventory), str(playbook), "-e", json.dumps(extra_vars), *_vault_args()],
         capture_output=True,
         text=True,
         cwd=REPO,
