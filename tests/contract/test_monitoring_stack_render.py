@@ -361,17 +361,25 @@ def test_missing_admin_password_fails_clearly(tmp_path: Path) -> None:
     assert "monitoring_stack_grafana_admin_password" in r.proc.stdout
 
 
-def test_s3_bucket_moves_the_v13_period_to_s3(tmp_path: Path) -> None:
-    r = render(
-        _fixture_inventory(tmp_path),
-        tmp_path / "out",
-        {"monitoring_stack_loki_s3_bucket": "obs-loki-chunks", "monitoring_stack_loki_s3_region": "eu-west-1"},
-    )
+def test_optional_s3_storage_and_tempo_cross_links(tmp_path: Path) -> None:
+    extra = {
+        "monitoring_stack_loki_s3_bucket": "obs-loki-chunks",
+        "monitoring_stack_loki_s3_region": "eu-west-1",
+        "monitoring_stack_grafana_tempo_uid": "tempo",
+    }
+    r = render(_fixture_inventory(tmp_path), tmp_path / "out", extra)
     config = r.yaml("loki/loki.yml")
     assert config["schema_config"]["configs"][-1]["object_store"] == "s3"
     assert config["storage_config"]["aws"]["bucketnames"] == "obs-loki-chunks"
     assert config["compactor"]["delete_request_store"] == "s3"
     assert loki_validator.check(tmp_path / "out" / "loki" / "loki.yml") == []
+    datasources = {d["uid"]: d for d in r.yaml("grafana/provisioning/datasources/datasources.yml")["datasources"]}
+    exemplar = datasources["prometheus"]["jsonData"]["exemplarTraceIdDestinations"][0]
+    assert exemplar["datasourceUid"] == "tempo"
+    derived = datasources["loki"]["jsonData"]["derivedFields"][0]
+    assert derived["datasourceUid"] == "tempo"
+    # Grafana expands $VAR in provisioning files: `$$` is what leaves `${__value.raw}` for Grafana.
+    assert derived["url"] == "$${__value.raw}"
 
 
 @pytest.mark.parametrize("env_name", ["prod", "lab"])
