@@ -128,8 +128,9 @@ def _moto_files(state: Path) -> tuple[Path, Path]:
 
 
 def preflight() -> None:
+    # The base image is not required here: the images phase builds it (and the substitutes)
+    # when missing, so `make lab` works on a machine where `make images` never ran.
     docker.require_daemon()
-    docker.require_base_image()
     if shutil.which("terraform") is None:
         raise ObsError("terraform is not on PATH", fix="install Terraform >= 1.10 (see `obsctl doctor`)")
 
@@ -159,6 +160,7 @@ def up(stream: bool = True, run_verify: bool = True, echo: Callable[[str], None]
         note.append(f"instance {outputs.get('monitoring_instance_id', '?')}, EIP {outputs.get('monitoring_public_ip')}")
     with t.phase("images") as note:
         built = images.build_all([r for r in SUBSTITUTE_RECIPES if (images.recipes_dir() / r).is_dir()])
+        docker.require_base_image()
         note.append(f"{len(built)} checked")
     with t.phase("lab hosts") as note:
         if docker.ensure_network():
