@@ -35,9 +35,7 @@ def _handle(args: argparse.Namespace) -> int:
         transport = verify.TunnelTransport(inventory, address, extra)
         local_wg = verify.local_handshakes()
     vault = inventory / "group_vars" / "all" / "vault.yml"
-    password = args.grafana_password or (
-        secrets.read(vault, password_file).get("vault_grafana_admin_password") if vault.exists() else None
-    )
+    password = secrets.read(vault, password_file).get("vault_grafana_admin_password") if vault.exists() else None
     report = verify.verify(hosts, transport, password, local_wg=local_wg)
     print(report.as_json() if args.json else report.render())
     return 1 if report.failed else 0
@@ -60,6 +58,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("-i", "--inventory", required=True, help="inventory directory, e.g. inventories/prod")
     parser.add_argument("--vault-password-file", help="to read vault_grafana_admin_password (or set the env var)")
-    parser.add_argument("--grafana-password", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(handler=_handle)
