@@ -15,8 +15,9 @@ HEADER = """\
 # WireGuard endpoint of mon-1 is its address on the private Docker network `obs-lab`. Lab-only
 # settings: Alloy's install is skipped where its package source is unreachable (all.vars), and
 # mon-1 skips images no registry offers here, running Debian-built substitutes where they exist.
-# Terraform's view of the same server (applied against the local AWS emulator, information only:
-# no instance boots in the emulator, and its Elastic IP is not routable):
+# mon-1's tunnel address comes from Terraform's output monitoring_tunnel_address. The emulator's
+# instance id and Elastic IP change on every apply and are not routable (no instance boots there),
+# so they stay out of this committed file: see .obs/lab/terraform-outputs.json.
 """
 
 # The applications the demo workload (roles/lab_demo_app) runs on app-1, in the obs_apps shape
@@ -52,9 +53,6 @@ APP_HOST_VARS: dict[str, Any] = {
 # Alloy as not available with that reason. Hosts with obs_agent: legacy keep node_exporter.
 ALL_VARS: dict[str, Any] = {"alloy_skip_install_when_unreachable": True}
 
-# Outputs shown in the header (information only); the rest stay in .obs/lab/terraform-outputs.json.
-INFO_OUTPUTS = ("monitoring_public_ip", "monitoring_instance_id", "data_volume_id")
-
 
 class _IndentedDumper(yaml.SafeDumper):
     """Indent list items under their key, as yamllint's default `indentation` rule wants."""
@@ -63,9 +61,10 @@ class _IndentedDumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
-def host_vars(host: LabHost, monitoring_vars: dict[str, Any]) -> dict[str, Any]:
+def host_vars(host: LabHost, monitoring_vars: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:
     hv: dict[str, Any] = {"ansible_host": host.container, "wireguard_address": host.wireguard_address}
     if host.group == "monitoring":
+        hv["wireguard_address"] = outputs.get("monitoring_tunnel_address") or host.wireguard_address
         hv["wireguard_endpoint"] = host.lab_ip
         hv.update(monitoring_vars)
     else:
@@ -74,18 +73,19 @@ def host_vars(host: LabHost, monitoring_vars: dict[str, Any]) -> dict[str, Any]:
 
 
 def render(outputs: dict[str, Any], monitoring_vars: dict[str, Any] | None = None) -> str:
-    """The full hosts.yml text: deterministic for the same inputs (unit-tested)."""
+    """The full hosts.yml text: the same on every run of the same lab (unit-tested)."""
     groups: dict[str, Any] = {}
     for host in HOSTS:
-        groups.setdefault(host.group, {"hosts": {}})["hosts"][host.name] = host_vars(host, monitoring_vars or {})
-    info = "".join(f"#   {key}: {outputs.get(key, 'n/a')}\n" for key in INFO_OUTPUTS)
+        groups.setdefault(host.group, {"hosts": {}})["hosts"][host.name] = host_vars(
+            host, monitoring_vars or {}, outputs
+        )
     body = yaml.dump(
         {"all": {"vars": ALL_VARS, "children": groups}},
         Dumper=_IndentedDumper,
         sort_keys=False,
         default_flow_style=False,
     )
-    return HEADER + info + "---\n" + body
+    return HEADER + "---\n" + body
 
 
 def write(path: Path, text: str) -> bool:
