@@ -89,7 +89,7 @@ def debian_mirror() -> str:
     return "http://deb.debian.org/debian"
 
 
-def _try_pull(ref: str, timeout: float = 45.0) -> bool:
+def try_pull(ref: str, timeout: float = 45.0) -> bool:
     try:
         proc = subprocess.run(
             ["docker", "pull", "-q", ref], capture_output=True, text=True, timeout=timeout, check=False
@@ -109,7 +109,7 @@ def ensure_rootfs(log: list[str]) -> str:
     if image_id(tag):
         log.append(f"rootfs: cached {tag}")
         return tag
-    if _try_pull(_UPSTREAM_DEBIAN):
+    if try_pull(_UPSTREAM_DEBIAN):
         log.append(f"rootfs: pulled {_UPSTREAM_DEBIAN}")
         return _UPSTREAM_DEBIAN
     debootstrap = require("debootstrap", "sudo apt-get install -y debootstrap (needed to build the base image offline)")

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from obsctl import images, localaws
 from obsctl.errors import ObsError
 from obsctl.lab import docker, recap, secrets
@@ -197,14 +199,32 @@ def substitute_images() -> list[str]:
     return [f"{images.IMAGE_PREFIX}/{r}:latest" for r in SUBSTITUTE_RECIPES if images.image_id(f"obs/{r}:latest")]
 
 
+# Role variable of each upstream image -> the recipe of its Debian-built substitute.
+_SUBSTITUTES = {
+    "monitoring_stack_prometheus_image": "prometheus-debian",
+    "monitoring_stack_blackbox_image": "blackbox-debian",
+}
+
+
+def upstream_image(variable: str) -> str:
+    """The pinned upstream image, read from the role's defaults (the one place it is written)."""
+    defaults = yaml.safe_load((repo_root() / "roles/monitoring_stack/defaults/main.yml").read_text(encoding="utf-8"))
+    return str(defaults[variable])
+
+
 def monitoring_vars() -> dict[str, Any]:
-    """Lab-only settings of mon-1: skip what cannot be had here, use the Debian-built substitutes."""
+    """Lab-only settings of mon-1: skip what cannot be had here, and use a Debian-built substitute
+    only where the pinned upstream image is neither present nor pullable (a machine with registry
+    access runs the real upstream images)."""
     mon: dict[str, Any] = {"monitoring_stack_missing_image_policy": "skip"}
     present = set(substitute_images())
-    if "obs/prometheus-debian:latest" in present:
-        mon["monitoring_stack_prometheus_image"] = "obs/prometheus-debian:latest"
-    if "obs/blackbox-debian:latest" in present:
-        mon["monitoring_stack_blackbox_image"] = "obs/blackbox-debian:latest"
+    for variable, recipe in _SUBSTITUTES.items():
+        substitute = f"{images.IMAGE_PREFIX}/{recipe}:latest"
+        if substitute not in present:
+            continue
+        upstream = upstream_image(variable)
+        if images.image_id(upstream) is None and not images.try_pull(upstream):
+            mon[variable] = substitute
     return mon
 
 

@@ -11,7 +11,7 @@ import re
 
 import yaml
 
-from obsctl.lab import docker, inventory, recap, secrets
+from obsctl.lab import docker, inventory, orchestrate, recap, secrets
 from obsctl.lab.layout import HOSTS, SUBNET, monitoring_host
 from tests.support import REPO
 
@@ -121,3 +121,18 @@ def test_secrets_cover_every_vault_key_of_the_conventions():
     assert all(len(v) >= 24 for v in values.values())
     # No real Discord: the reserved .invalid domain never resolves.
     assert values["vault_discord_urgent_webhook_url"].startswith("https://discord.invalid/")
+
+
+def test_substitutes_only_where_the_upstream_image_cannot_be_had(monkeypatch):
+    monkeypatch.setattr(
+        orchestrate, "substitute_images", lambda: ["obs/prometheus-debian:latest", "obs/blackbox-debian:latest"]
+    )
+    monkeypatch.setattr(orchestrate.images, "image_id", lambda ref: None)
+    upstream_prom = orchestrate.upstream_image("monitoring_stack_prometheus_image")
+    # Registry reachable for Prometheus only: the real image is used there, the substitute elsewhere.
+    monkeypatch.setattr(orchestrate.images, "try_pull", lambda ref: ref == upstream_prom)
+    mon = orchestrate.monitoring_vars()
+    assert "monitoring_stack_prometheus_image" not in mon
+    assert mon["monitoring_stack_blackbox_image"] == "obs/blackbox-debian:latest"
+    assert mon["monitoring_stack_missing_image_policy"] == "skip"
+    assert upstream_prom.startswith("prom/prometheus:v")
