@@ -39,13 +39,15 @@ compose-plugin: $(STAMP) ## make `docker compose` use the Compose v2 binary from
 images: $(STAMP) ## build the local images (systemd Debian 12 base, Debian-built substitutes)
 	$(BIN)/obsctl images build
 
-lint: $(STAMP) ## ruff, mypy, yamllint, ansible-lint (production profile), terraform fmt
+lint: $(STAMP) ## ruff, mypy, yamllint, ansible-lint (production profile), terraform fmt, generated files in sync
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/yamllint --strict .
 	$(BIN)/ansible-lint --offline --profile production
 	terraform fmt -check -recursive terraform
+	$(BIN)/obsctl dashboards build --check
+	$(BIN)/obsctl alerts build --check
 
 test: $(STAMP) ## run every test that can run on this machine; prints what was skipped and why
 	$(BIN)/pytest $(PYTEST_ARGS)
