@@ -47,9 +47,10 @@ def test_terms_are_the_deployed_values(rows: list[ttd.Row]) -> None:
         assert row.total_s == row.scrape_s + row.evaluation_s + row.for_s + row.group_wait_s
 
 
-def test_docs_show_the_current_table(rows: list[ttd.Row]) -> None:
-    text = (REPO / "docs" / "alerting.md").read_text(encoding="utf-8")
-    assert ttd.markdown(rows) in text, "docs/alerting.md is stale: paste the output of `obsctl alerts ttd`"
+@pytest.mark.parametrize("doc", ["docs/alerting.md", "README.md"])
+def test_docs_show_the_current_table(rows: list[ttd.Row], doc: str) -> None:
+    text = (REPO / doc).read_text(encoding="utf-8")
+    assert ttd.markdown(rows) in text, f"{doc} is stale: paste the output of `obsctl alerts ttd`"
 
 
 def test_cli_prints_the_table(rows: list[ttd.Row], capsys: pytest.CaptureFixture[str]) -> None:
