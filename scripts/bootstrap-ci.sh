@@ -26,6 +26,8 @@ fi
 
 if ! docker info >/dev/null 2>&1; then
   log "starting dockerd (no systemd here)"
+  # A dockerd killed with its session leaves its pid file behind; a stale one blocks the start.
+  pgrep -x dockerd >/dev/null || rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
   nohup dockerd >/var/log/dockerd.log 2>&1 &
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
   docker info >/dev/null 2>&1 || { log "dockerd did not come up:"; tail -20 /var/log/dockerd.log; exit 1; }
