@@ -54,3 +54,16 @@ def require_image(ref: str, why: str = "") -> None:
     if not image_present(ref):
         extra = f" ({why})" if why else ""
         pytest.skip(f"image {ref} is not available on this machine{extra}")
+
+
+def terraform_cli_config(scratch: Path) -> Path:
+    """An offline Terraform CLI config for the local provider mirror; skips, with the reason,
+    when terraform or a mirror holding hashicorp/aws is missing."""
+    from obsctl.terraform import offline_cli_config  # noqa: PLC0415 - only Terraform tests need it
+
+    if shutil.which("terraform") is None:
+        pytest.skip("terraform is not installed (obsctl doctor)")
+    cli_config = offline_cli_config(scratch)
+    if cli_config is None:
+        pytest.skip("no Terraform provider mirror with hashicorp/aws on this machine (set OBS_TF_MIRROR)")
+    return cli_config

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from obsctl.errors import ObsError
-from obsctl.terraform import Terraform, offline_cli_config
-from tests.support import REPO
+from obsctl.terraform import Terraform
+from tests.support import REPO, terraform_cli_config
 
 MODULE = REPO / "terraform"
 CHECKOV_VERSION = "3.3.30"
@@ -26,12 +26,8 @@ CHECKOV_VENV = REPO / ".obs" / "venvs" / "checkov"
 
 @pytest.fixture(scope="module")
 def terraform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Terraform]:
-    if shutil.which("terraform") is None:
-        pytest.skip("terraform is not installed (obsctl doctor)")
     scratch = tmp_path_factory.mktemp("tf-contract")
-    cli_config = offline_cli_config(scratch)
-    if cli_config is None:
-        pytest.skip("no Terraform provider mirror with hashicorp/aws on this machine (set OBS_TF_MIRROR)")
+    cli_config = terraform_cli_config(scratch)
     tf = Terraform(MODULE, env={"TF_DATA_DIR": str(scratch / "tfdata")}, cli_config=cli_config)
     # readonly: the committed .terraform.lock.hcl must already cover the mirror's provider.
     tf.init(backend=False, readonly_lock=True)

@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from obsctl import localaws
-from obsctl.terraform import Terraform, offline_cli_config
-from tests.support import REPO
+from obsctl.terraform import Terraform
+from tests.support import REPO, terraform_cli_config
 
 MODULE = REPO / "terraform"
 LAB_VARS = MODULE / "envs" / "lab.tfvars"
@@ -46,12 +46,8 @@ class Cycle:
 
 @pytest.fixture(scope="module")
 def cycle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cycle]:
-    if shutil.which("terraform") is None:
-        pytest.skip("terraform is not installed (obsctl doctor)")
     scratch = tmp_path_factory.mktemp("tf-moto")
-    cli_config = offline_cli_config(scratch)
-    if cli_config is None:
-        pytest.skip("no Terraform provider mirror with hashicorp/aws on this machine (set OBS_TF_MIRROR)")
+    cli_config = terraform_cli_config(scratch)
     aws = localaws.start()
     run: Cycle | None = None
     try:
