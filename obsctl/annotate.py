@@ -8,19 +8,18 @@ read from the environment, never from the command line where ``ps`` would show i
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from obsctl.clients import grafana
+from obsctl.clients.http import ClientError
 from obsctl.errors import ObsError
 
 TOKEN_ENV = "GRAFANA_TOKEN"  # noqa: S105 - the variable's name, not a secret
 DEPLOYMENT_TAG = "deployment"
-RETRIES = 3  # extra attempts after the first, on 5xx only
+RETRIES = 3  # extra attempts after the first, where the clients layer retries (no answer, 429, 502/503/504)
 BACKOFF_SECONDS = 1.0  # doubled after every failed attempt: 1, 2, 4
 
 
@@ -76,25 +75,19 @@ def endpoint(grafana_url: str) -> str:
     return f"{url}/api/annotations"
 
 
-def _error_for(status: int, url: str, body: str, dashboard_uid: str) -> ObsError:
-    detail = body.strip()[:300]
-    if status == 401:
-        return ObsError(
-            f"Grafana rejected the token (401 Unauthorized) at {url}",
-            fix=f"set {TOKEN_ENV} to a valid service-account token (Administration > Service accounts)",
-        )
-    if status == 403:
-        return ObsError(
-            f"the token may not create annotations (403 Forbidden) at {url}: {detail}",
-            fix="give the service account the Editor role (or a role with annotations:create)",
-        )
-    if status == 404:
-        what = f"dashboard uid '{dashboard_uid}' or the annotations API" if dashboard_uid else "the annotations API"
-        return ObsError(
-            f"Grafana answered 404 Not Found for {what} at {url}: {detail}",
-            fix="check --grafana-url (the Grafana root, no path) and --dashboard-uid",
-        )
-    return ObsError(f"Grafana answered HTTP {status} at {url}: {detail}")
+def _explained(exc: ClientError, dashboard_uid: str) -> ClientError:
+    """The clients layer's error, with the fix that fits a deployment annotation."""
+    if exc.status == 401:
+        fix = f"set {TOKEN_ENV} to a valid service-account token (Administration > Service accounts)"
+    elif exc.status == 403:
+        fix = "give the service account the Editor role (or a role with annotations:create)"
+    elif exc.status == 404:
+        fix = "check --grafana-url (the Grafana root, no path)" + (" and --dashboard-uid" if dashboard_uid else "")
+    elif exc.status is None:
+        fix = "check --grafana-url, that Grafana is up and the WireGuard tunnel is up, or raise --timeout"
+    else:
+        return exc
+    return ClientError(exc.server, exc.url, exc.detail, status=exc.status, fix=fix)
 
 
 def post(
@@ -107,38 +100,11 @@ def post(
     backoff: float = BACKOFF_SECONDS,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
-    """POST the annotation; retry with exponential backoff on 5xx only. Returns Grafana's answer."""
-    url = endpoint(grafana_url)
-    data = json.dumps(body).encode()
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json"}
-    delay = backoff
-    for attempt in range(retries + 1):
-        # endpoint() admitted only http(s) URLs, so no file:// or custom scheme reaches urlopen.
-        request = urllib.request.Request(url, data=data, headers=headers, method="POST")  # noqa: S310
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310
-                answer: dict[str, Any] = json.loads(resp.read() or b"{}")
-                return answer
-        except urllib.error.HTTPError as exc:
-            text = exc.read().decode(errors="replace")
-            if exc.code >= 500 and attempt < retries:
-                sleep(delay)
-                delay *= 2
-                continue
-            raise _error_for(exc.code, url, text, str(body.get("dashboardUID", ""))) from None
-        except TimeoutError:
-            raise ObsError(
-                f"Grafana did not answer within {timeout:g}s at {url}",
-                fix="check that Grafana is up and reachable (over the WireGuard tunnel), or raise --timeout",
-            ) from None
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError):
-                raise ObsError(
-                    f"Grafana did not answer within {timeout:g}s at {url}",
-                    fix="check that Grafana is up and reachable (over the WireGuard tunnel), or raise --timeout",
-                ) from None
-            raise ObsError(
-                f"cannot reach Grafana at {url}: {exc.reason}",
-                fix="check --grafana-url and that the WireGuard tunnel is up",
-            ) from None
-    raise AssertionError("unreachable: the loop returns or raises")
+    """POST the annotation through the Grafana client (obsctl.clients.grafana). Returns Grafana's answer."""
+    endpoint(grafana_url)  # the --grafana-url wording of a non-http URL
+    try:
+        return grafana.create_annotation(
+            grafana_url, token, body, timeout=timeout, retries=retries, backoff=backoff, sleep=sleep
+        )
+    except ClientError as exc:
+        raise _explained(exc, str(body.get("dashboardUID", ""))) from None

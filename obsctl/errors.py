@@ -1,6 +1,25 @@
-"""Errors that reach the user: every one says what is wrong and what to do about it."""
+"""Errors that reach the user, and the one exit-code convention of every ``obsctl`` command.
+
+Exit codes (README "Exit codes"): 0 ok; 1 findings (a check ran and found problems: a config that
+does not validate, dashboards out of sync, a parity gap, a failed verify row, missing
+prerequisites in ``doctor``); 2 usage or environment (a wrong argument or input file, a server that
+does not answer, a tool that is missing for the command to run at all); 3 an internal error (a bug
+in obsctl: the message says where to report it); 130 interrupted.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+
+REPORT_BUGS_TO = (
+    "the repository's issue tracker, with the command line, `obsctl --version` and the output with OBSCTL_TRACEBACK=1"
+)
 
 
 class ObsError(Exception):
@@ -10,7 +29,7 @@ class ObsError(Exception):
     both and exits with ``exit_code`` instead of showing a traceback.
     """
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
     def __init__(self, message: str, fix: str | None = None) -> None:
         super().__init__(message)
@@ -21,3 +40,14 @@ class ObsError(Exception):
         if self.fix:
             return f"{self.message}\n  fix: {self.fix}"
         return self.message
+
+
+def field_path(location: Sequence[object]) -> str:
+    """``("alerts", 3, "threshold")`` -> ``alerts[3].threshold`` (how the messages name a field)."""
+    text = ""
+    for part in location:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "(top level)"

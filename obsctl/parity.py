@@ -3,8 +3,8 @@
 Metrics: the metric names of the host's ``job="node"`` series in a window before the switch (the
 legacy node_exporter, scraped by Prometheus) must all still exist in a window after it (Alloy's
 unix exporter, remote-written). Logs: Loki must hold at least one stream with ``host=<host>`` in
-the last minutes. Both are asked through the documented HTTP APIs (Prometheus
-``/api/v1/query_range``, Loki ``/loki/api/v1/series``).
+the last minutes. Both are asked through the clients layer (``obsctl.clients.prometheus``
+``query_range``, ``obsctl.clients.loki`` ``series``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import requests
-
+from obsctl.clients.loki import LokiClient
+from obsctl.clients.prometheus import PrometheusClient
 from obsctl.common import duration_seconds
 from obsctl.errors import ObsError
 
@@ -50,9 +50,17 @@ def parse_time(text: str, now: float) -> float:
     if rel:
         return now - duration_seconds(rel.group(1))
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         pass
+    else:
+        # float() also reads "nan", "inf" and "-15" (a relative time without its unit): none is a time.
+        if not math.isfinite(number) or number < 0:
+            raise ObsError(
+                f"'{text}' is not a time",
+                fix="relative times need a unit (-15m, -2h, -7d); unix seconds are a positive number",
+            )
+        return number
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -76,46 +84,21 @@ def parse_window(text: str, now: float) -> Window:
     return window
 
 
-class HttpApi:
-    """GET JSON from a Prometheus-style API (``{"status": "success", "data": ...}``)."""
+def logs_window(since: str, now: float) -> Window:
+    """The window ``--logs-since`` names: a duration with its unit (``15m``), ending now.
 
-    def __init__(self, name: str, base_url: str, timeout: float = 15.0) -> None:
-        if not re.match(r"^https?://[^/]+", base_url):
-            raise ObsError(f"{name} URL '{base_url}' is not an http(s) URL", fix="e.g. http://10.100.0.1:9090")
-        self.name = name
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-
-    def get(self, path: str, params: list[tuple[str, str]]) -> object:
-        url = f"{self.base_url}{path}"
-        try:
-            resp = requests.get(url, params=params, timeout=self.timeout)
-        except requests.ConnectionError as exc:
-            raise ObsError(
-                f"cannot reach {self.name} at {self.base_url}: {type(exc).__name__}",
-                fix=f"check the URL and that the WireGuard tunnel is up (`wg show`); "
-                f"try `curl {self.base_url}/-/ready`",
-            ) from None
-        except requests.Timeout:
-            raise ObsError(
-                f"{self.name} at {self.base_url} did not answer within {self.timeout:.0f}s",
-                fix="check the tunnel and the server's load, or narrow the time range",
-            ) from None
-        try:
-            body = resp.json()
-        except ValueError:
-            raise ObsError(
-                f"{self.name} at {url} answered HTTP {resp.status_code} with something that is not JSON",
-                fix=f"is {self.base_url} really {self.name}'s API address (no extra path)?",
-            ) from None
-        if resp.status_code != 200 or not isinstance(body, dict) or body.get("status") != "success":
-            detail = body.get("error", "") if isinstance(body, dict) else ""
-            kind = body.get("errorType", "") if isinstance(body, dict) else ""
-            raise ObsError(
-                f"{self.name} rejected {path}: HTTP {resp.status_code} {kind} {detail}".rstrip(),
-                fix="check the host name and time range",
-            )
-        return body.get("data")
+    A bare number is refused rather than read as unix seconds (``15`` was once the window from
+    1970 to now).
+    """
+    try:
+        seconds = duration_seconds(since)
+    except ObsError:
+        raise ObsError(
+            f"--logs-since '{since}' is not a duration", fix="give it with its unit, e.g. --logs-since 15m"
+        ) from None
+    if seconds <= 0:
+        raise ObsError(f"--logs-since '{since}' is zero", fix="give a positive duration, e.g. --logs-since 15m")
+    return Window(now - seconds, now)
 
 
 def label_selector(labels: dict[str, str]) -> str:
@@ -130,7 +113,7 @@ def _step_seconds(window: Window) -> int:
     return max(1, math.ceil((window.end - window.start) / 250))
 
 
-def metric_names(prometheus: HttpApi, host: str, job: str, window: Window) -> set[str]:
+def metric_names(prometheus: PrometheusClient, host: str, job: str, window: Window) -> set[str]:
     """Names of the series with ``instance=<host>, job=<job>`` that had samples during ``window``.
 
     A range query of ``count by (__name__)`` rather than ``/api/v1/series``: the series endpoint
@@ -138,35 +121,18 @@ def metric_names(prometheus: HttpApi, host: str, job: str, window: Window) -> se
     Prometheus writes when a target goes away, so a metric that stopped at the switch can still be
     listed "after" it. Instant selectors skip stale series.
     """
-    data = prometheus.get(
-        "/api/v1/query_range",
-        [
-            ("query", f"count by (__name__) ({label_selector({'instance': host, 'job': job})})"),
-            ("start", f"{window.start:.3f}"),
-            ("end", f"{window.end:.3f}"),
-            ("step", f"{_step_seconds(window)}s"),
-        ],
+    series = prometheus.query_range(
+        f"count by (__name__) ({label_selector({'instance': host, 'job': job})})",
+        window.start,
+        window.end,
+        _step_seconds(window),
     )
-    if not isinstance(data, dict) or data.get("resultType") != "matrix" or not isinstance(data.get("result"), list):
-        raise ObsError("Prometheus /api/v1/query_range did not return a matrix")
-    return {str(item["metric"]["__name__"]) for item in data["result"] if "__name__" in item.get("metric", {})}
+    return {s.labels["__name__"] for s in series if "__name__" in s.labels}
 
 
-def log_streams(loki: HttpApi, host: str, window: Window) -> list[dict[str, str]]:
+def log_streams(loki: LokiClient, host: str, window: Window) -> list[dict[str, str]]:
     """Loki streams labelled ``host=<host>`` with entries in ``window``."""
-    data = loki.get(
-        "/loki/api/v1/series",
-        [
-            ("match[]", label_selector({"host": host})),
-            ("start", str(int(window.start * 1e9))),
-            ("end", str(int(window.end * 1e9))),
-        ],
-    )
-    if data is None:
-        return []
-    if not isinstance(data, list):
-        raise ObsError("Loki /loki/api/v1/series returned no list of streams")
-    return [{str(k): str(v) for k, v in s.items()} for s in data if isinstance(s, dict)]
+    return loki.series(label_selector({"host": host}), window.start, window.end)
 
 
 @dataclass
@@ -205,13 +171,13 @@ def ignored_names(names: Iterable[str], patterns: Iterable[str]) -> set[str]:
 
 
 def compare(
-    prometheus: HttpApi,
+    prometheus: PrometheusClient,
     host: str,
     before: Window,
     after: Window,
     *,
     job: str = "node",
-    loki: HttpApi | None = None,
+    loki: LokiClient | None = None,
     logs_window: Window | None = None,
     ignore: tuple[str, ...] = DEFAULT_IGNORED,
 ) -> ParityReport:

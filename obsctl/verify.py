@@ -13,21 +13,20 @@ and does not fail the run; anything else that does not answer does.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from obsctl import common
+from obsctl.clients.http import ClientError, HttpClient
 from obsctl.errors import ObsError
 from obsctl.paths import repo_root
 from obsctl.proc import run
@@ -40,6 +39,9 @@ UNAVAILABLE_FILE = "/opt/monitoring/unavailable-services.json"
 # WireGuard re-handshakes every 2 minutes while traffic flows (REKEY_AFTER_TIME 120 s) and the
 # hosts keep the tunnel alive; older than this means the peer is not talking to us.
 HANDSHAKE_MAX_AGE = 180
+# Return code a transport gives when it could not reach the host at all (SSH/tunnel down, lab
+# container stopped): the host's checks are reported as "unreachable", never as a wrong answer.
+UNREACHABLE = -1
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,32 @@ def check_stack_images(report: Report, docker_ps: str) -> None:
         report.add("stack", f"{name} running", "ok", f"{image} ({what})")
 
 
+def build_version(payload: dict[str, Any] | None) -> str | None:
+    """`/api/v1/status/buildinfo` (Prometheus, Loki): the running version, or None."""
+    data = (payload or {}).get("data") or payload or {}
+    version = data.get("version") if isinstance(data, dict) else None
+    return str(version) if version else None
+
+
+def metric_build_version(metrics_text: str, metric: str) -> str | None:
+    """The ``version`` label of an exporter's ``<name>_build_info`` series in /metrics text."""
+    for line in metrics_text.splitlines():
+        if line.startswith(metric + "{"):
+            match = re.search(r'[{,]version="([^"]*)"', line)
+            if match:
+                return match.group(1)
+    return None
+
+
+def command_version(output: str) -> str | None:
+    """``<program>, version X.Y.Z (...)`` or ``<program> version X`` (first line of --version)."""
+    words = output.strip().splitlines()[0].replace(",", " ").split() if output.strip() else []
+    for i, word in enumerate(words[:-1]):
+        if word == "version":
+            return words[i + 1]
+    return None
+
+
 def parse_unavailable(text: str | None) -> dict[str, str]:
     """unavailable-services.json: {"svc": "reason"} or [{"service"|"name": .., "reason": ..}]."""
     if not text or not text.strip():
@@ -244,6 +272,8 @@ class DockerTransport:
 
     def host_command(self, host: str, argv: list[str]) -> tuple[int, str, str]:
         proc = run(["docker", "exec", self.containers[host], *argv], check=False, timeout=60)
+        if proc.returncode != 0 and ("is not running" in proc.stderr or "No such container" in proc.stderr):
+            return UNREACHABLE, "", proc.stderr.strip()
         return proc.returncode, proc.stdout, proc.stderr
 
     def http(self, port: int, path: str, auth: tuple[str, str] | None = None) -> tuple[int, str]:
@@ -282,7 +312,6 @@ class TunnelTransport:
             ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
             ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
         )
-        argv_str = " ".join(argv)
         proc = run(
             [
                 ansible,
@@ -293,7 +322,7 @@ class TunnelTransport:
                 "-m",
                 "ansible.builtin.command",
                 "-a",
-                argv_str,
+                adhoc_command_args(argv),
             ],
             check=False,
             timeout=120,
@@ -302,17 +331,37 @@ class TunnelTransport:
         return parse_adhoc_json(proc.stdout, host, proc.stderr)
 
     def http(self, port: int, path: str, auth: tuple[str, str] | None = None) -> tuple[int, str]:
-        req = urllib.request.Request(f"http://{self.address}:{port}{path}")
-        if auth:
-            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-            req.add_header("Authorization", f"Basic {token}")
-        try:
-            with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
-                return int(resp.status), resp.read().decode(errors="replace")
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode(errors="replace")
-        except (urllib.error.URLError, OSError) as exc:
-            return 0, str(exc)
+        """GET from the controller over the tunnel, through the clients layer's base: one attempt
+        (verify reports what it sees, it does not wait for a server to come back), 10 s."""
+        server = _service_on(port)
+        with HttpClient(server, f"http://{self.address}:{port}", timeout=10, retries=0, auth=auth) as client:
+            try:
+                response = client.request("GET", path, retry=False)
+            except ClientError as exc:
+                return exc.status or 0, exc.message
+        return response.status_code, response.text
+
+
+def _service_on(port: int) -> str:
+    """The stack service listening on ``port`` (obs_common_ports), for error messages."""
+    ports: dict[str, Any] = common.defaults()["obs_common_ports"]
+    return next((name for name, number in ports.items() if str(number) == str(port)), f"port {port}")
+
+
+def adhoc_command_args(argv: list[str]) -> str:
+    """``-a`` for ``ansible -m command`` that runs exactly ``argv``.
+
+    As JSON with ``argv`` (no shell-style re-splitting: a tab or a space inside one argument
+    stays inside it), and each argument wrapped in a Jinja raw block, because Ansible templates
+    module arguments: docker's ``{{.Names}}`` would otherwise be read as a Jinja expression.
+    """
+    return json.dumps({"argv": [_jinja_literal(a) for a in argv]})
+
+
+def _jinja_literal(arg: str) -> str:
+    if not any(mark in arg for mark in ("{{", "{%", "{#")):
+        return arg
+    return "{% raw %}" + arg.replace("{% endraw %}", "{% endraw %}{{ '{% endraw %}' }}{% raw %}") + "{% endraw %}"
 
 
 def parse_adhoc_json(text: str, host: str, stderr: str) -> tuple[int, str, str]:
@@ -323,7 +372,7 @@ def parse_adhoc_json(text: str, host: str, stderr: str) -> tuple[int, str, str]:
     except (ValueError, KeyError, IndexError):
         return 255, "", (stderr or text).strip()[-300:]
     if result.get("unreachable"):
-        return 255, "", str(result.get("msg", "unreachable"))
+        return UNREACHABLE, "", str(result.get("msg", "unreachable"))
     return int(result.get("rc", 1)), str(result.get("stdout", "")), str(result.get("stderr") or result.get("msg", ""))
 
 
@@ -383,6 +432,10 @@ def verify(
     if mon is None:
         report.add("inventory", "monitoring host", "fail", "no host in group 'monitoring'")
         return report
+    reachable = _check_reachable(report, hosts, transport)
+    if mon.name not in reachable:
+        report.add("stack", "monitoring host", "fail", f"{mon.name} is unreachable: no stack check possible")
+        return report
     code, text, _ = transport.host_command(mon.name, ["cat", UNAVAILABLE_FILE])
     unavailable = parse_unavailable(text) if code == 0 else {}
     for service, reason in sorted(unavailable.items()):
@@ -391,7 +444,17 @@ def verify(
     code, out, _ = transport.host_command(mon.name, ["docker", "ps", "--format", "{{.Names}}\t{{.Image}}"])
     if code == 0:
         check_stack_images(report, out)
+    else:
+        report.add("stack", "containers", "fail", f"`docker ps` on {mon.name} failed (exit {code})")
 
+    _check_tunnels(report, [h for h in hosts if h.name in reachable], transport, local_wg)
+    _check_agents(report, [h for h in hosts if h.name in reachable], transport)
+    _check_services(report, transport, unavailable, admin_password)
+    _check_versions(report, hosts, reachable, transport, unavailable)
+    return report
+
+
+def _check_tunnels(report: Report, hosts: list[Host], transport: Transport, local_wg: str | None) -> None:
     now = time.time()
     for host in hosts:
         if not host.vars.get("wireguard_address"):
@@ -401,25 +464,77 @@ def verify(
     if local_wg is not None:
         check_tunnel(report, "this machine", local_wg, "", now)
 
-    _check_agents(report, hosts, transport)
 
+def _check_services(
+    report: Report, transport: Transport, unavailable: dict[str, str], admin_password: str | None
+) -> None:
+    """Prometheus targets, Loki readiness and ingestion, Grafana: the stack's HTTP APIs."""
     if "prometheus" not in unavailable:
         code, body = transport.http(common.port("prometheus"), "/api/v1/targets?state=active")
         payload = _json(code, body)
-        if payload is None:
+        if code == 0:
+            report.add("prometheus", "targets", "fail", f"unreachable: {body[:160]}")
+        elif payload is None:
             report.add("prometheus", "targets", "fail", f"/api/v1/targets answered {code}: {body[:120]}")
         else:
             check_prometheus_targets(report, payload, unavailable)
 
     if "loki" not in unavailable:
         code, ready = transport.http(common.port("loki"), "/ready")
-        query = urllib.parse.quote('sum by (job) (count_over_time({job=~".+"}[10m]))')
-        qcode, qbody = transport.http(common.port("loki"), f"/loki/api/v1/query?query={query}")
-        check_loki(report, ready if code == 200 else None, _json(qcode, qbody))
+        if code == 0:
+            report.add("loki", "ready", "fail", f"unreachable: {ready[:160]}")
+        else:
+            query = urllib.parse.quote('sum by (job) (count_over_time({job=~".+"}[10m]))')
+            qcode, qbody = transport.http(common.port("loki"), f"/loki/api/v1/query?query={query}")
+            check_loki(report, ready if code == 200 else None, _json(qcode, qbody))
 
     if "grafana" not in unavailable:
         _check_grafana(report, transport, admin_password)
-    return report
+
+
+def _check_reachable(report: Report, hosts: list[Host], transport: Transport) -> set[str]:
+    """Hosts that answer a no-op command; the others are reported once, as unreachable."""
+    reachable: set[str] = set()
+    for host in hosts:
+        code, _, err = transport.host_command(host.name, ["true"])
+        if code == UNREACHABLE:
+            report.add("host", f"{host.name} reachable", "fail", f"unreachable: {err.strip()[-200:] or 'no answer'}")
+        else:
+            reachable.add(host.name)
+    return reachable
+
+
+def _check_versions(
+    report: Report, hosts: list[Host], reachable: set[str], transport: Transport, unavailable: dict[str, str]
+) -> None:
+    """The version each running component reports about itself (never the pinned one)."""
+    found: list[str] = []
+    if "prometheus" not in unavailable:
+        version = build_version(_json(*transport.http(common.port("prometheus"), "/api/v1/status/buildinfo")))
+        found.append(f"prometheus {version or '?'}")
+    if "blackbox" not in unavailable:
+        code, body = transport.http(common.port("blackbox"), "/metrics")
+        found.append(f"blackbox_exporter {metric_build_version(body, 'blackbox_exporter_build_info') or '?'}")
+    if "loki" not in unavailable:
+        version = build_version(_json(*transport.http(common.port("loki"), "/loki/api/v1/status/buildinfo")))
+        found.append(f"loki {version or '?'}")
+    if "grafana" not in unavailable:
+        health = _json(*transport.http(common.port("grafana"), "/api/health")) or {}
+        found.append(f"grafana {health.get('version') or '?'}")
+    for host in hosts:
+        if host.name not in reachable:
+            continue
+        program = "prometheus-node-exporter" if host.vars.get("obs_agent") == "legacy" else "alloy"
+        code, out, _ = transport.host_command(host.name, [program, "--version"])
+        if code == 0:
+            found.append(f"{host.name} {program} {command_version(out) or '?'}")
+    unknown = [f for f in found if f.endswith(" ?")]
+    report.add(
+        "versions",
+        "running",
+        "warn" if unknown else "ok",
+        ", ".join(found) if found else "no component answered",
+    )
 
 
 def _check_grafana(report: Report, transport: Transport, admin_password: str | None) -> None:

@@ -34,7 +34,7 @@ def _run(args: argparse.Namespace) -> int:
             f"{annotate.TOKEN_ENV} is not set",
             fix=f"export {annotate.TOKEN_ENV}=<Grafana service-account token> (never pass it as an argument)",
         )
-    answer = annotate.post(args.grafana_url, token, body, timeout=args.timeout)
+    answer = annotate.post(args.grafana_url, token, body, timeout=args.timeout, retries=args.retries)
     print(f"annotation {answer.get('id', '?')} added: {body['text']} (tags: {', '.join(body['tags'])})")
     return 0
 
@@ -58,5 +58,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--dashboard-uid", help="attach to one dashboard only (default: every dashboard)")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per-request timeout")
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=annotate.RETRIES,
+        metavar="N",
+        help=f"extra attempts when Grafana does not answer or answers 429/502/503/504 (default {annotate.RETRIES})",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the request instead of sending it")
     parser.set_defaults(handler=_run)

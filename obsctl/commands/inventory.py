@@ -34,7 +34,7 @@ def _read_outputs(args: argparse.Namespace) -> dict[str, Any]:
 
 def _from_terraform(args: argparse.Namespace) -> int:
     outputs = _read_outputs(args)
-    target = Path(args.inventory)
+    target = inventory.inventory_file(Path(args.inventory))
     changed = inventory.update_from_terraform(outputs, target, host=args.host)
     server = inventory.parse_outputs(outputs)
     state = "updated" if changed else "already up to date"
@@ -55,7 +55,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "wireguard_endpoint to its Elastic IP in the inventory's 'monitoring' group; the rest of "
         "the file (other hosts, variables, comments) is kept.",
     )
-    tf.add_argument("--inventory", "-i", required=True, help="inventory YAML file, e.g. inventories/prod/hosts.yml")
+    tf.add_argument(
+        "--inventory",
+        "-i",
+        required=True,
+        help="inventory YAML file, or its directory (then its hosts.yml), e.g. inventories/prod",
+    )
     source = tf.add_mutually_exclusive_group()
     source.add_argument(
         "--terraform-dir",

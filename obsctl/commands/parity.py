@@ -5,26 +5,29 @@ from __future__ import annotations
 import argparse
 
 from obsctl import parity
+from obsctl.errors import EXIT_FINDINGS, EXIT_OK
 
 
 def _handle(args: argparse.Namespace) -> int:
+    from obsctl.clients.loki import LokiClient  # noqa: PLC0415 - the clients load when the command runs
+    from obsctl.clients.prometheus import PrometheusClient  # noqa: PLC0415
+
     now = parity.now()
     before = parity.parse_window(args.before, now)
     after = parity.parse_window(args.after, now)
-    logs_window = parity.parse_window(f"-{args.logs_since}..now", now)
+    logs_window = parity.logs_window(args.logs_since, now)
     ignore = tuple(args.ignore) + (() if args.no_default_ignores else parity.DEFAULT_IGNORED)
-    report = parity.compare(
-        parity.HttpApi("Prometheus", args.prometheus, timeout=args.timeout),
-        args.host,
-        before,
-        after,
-        job=args.job,
-        loki=parity.HttpApi("Loki", args.loki, timeout=args.timeout),
-        logs_window=logs_window,
-        ignore=ignore,
-    )
+    prometheus = PrometheusClient(args.prometheus, timeout=args.timeout)
+    loki = LokiClient(args.loki, timeout=args.timeout)
+    try:
+        report = parity.compare(
+            prometheus, args.host, before, after, job=args.job, loki=loki, logs_window=logs_window, ignore=ignore
+        )
+    finally:
+        prometheus.close()
+        loki.close()
     print(parity.render(report))
-    return 0 if report.ok else 1
+    return EXIT_OK if report.ok else EXIT_FINDINGS
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,7 +43,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--before", default="-7d..-1h", help="window when node_exporter ran: START..END (default -7d..-1h)"
     )
     parser.add_argument("--after", default="-10m..now", help="window after the switch (default -10m..now)")
-    parser.add_argument("--logs-since", default="15m", help="Loki must have logs of the host this recent (default 15m)")
+    parser.add_argument(
+        "--logs-since",
+        default="15m",
+        help="Loki must have logs of the host this recent: a duration with its unit, e.g. 15m (default 15m)",
+    )
     parser.add_argument("--job", default="node", help='job label of host metrics (default "node")')
     parser.add_argument(
         "--ignore", action="append", default=[], metavar="PATTERN", help="metric name glob not compared (repeatable)"

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from obsctl import cli, parity
+from obsctl.clients.prometheus import PrometheusClient
 from tests.support import REPO
 
 _spec = importlib.util.spec_from_file_location("parity_lab", REPO / "tests/fixtures/parity/lab.py")
@@ -40,7 +41,7 @@ def _windows(running: Any) -> tuple[parity.Window, parity.Window]:
 
 def test_gap_names_exactly_the_dropped_collectors(running: Any) -> None:
     before, after = _windows(running)
-    report = parity.compare(parity.HttpApi("Prometheus", running.prometheus_url), lab.HOST, before, after)
+    report = parity.compare(PrometheusClient(running.prometheus_url), lab.HOST, before, after)
     assert report.missing, "the switched exporter lacks two collectors: parity must see a gap"
     prefixes = tuple(f"node_{c}_" for c in lab.DROPPED_COLLECTORS)
     assert all(name.startswith(prefixes) for name in report.missing), report.missing
@@ -58,12 +59,12 @@ def test_cli_against_real_prometheus_treats_unreachable_loki_as_an_error(
         "--before", f"{before.start:.3f}..{before.end:.3f}", "--after", f"{after.start:.3f}..{after.end:.3f}",
     ]  # fmt: skip
     assert cli.main(argv) == 2
-    assert "cannot reach Loki at http://127.0.0.1:1" in capsys.readouterr().err
+    assert "Loki at http://127.0.0.1:1/loki/api/v1/series: cannot connect" in capsys.readouterr().err
 
 
 def test_no_gap_when_the_same_exporter_keeps_running(running: Any) -> None:
     before, _ = _windows(running)
-    report = parity.compare(parity.HttpApi("Prometheus", running.prometheus_url), lab.HOST, before, before)
+    report = parity.compare(PrometheusClient(running.prometheus_url), lab.HOST, before, before)
     assert report.ok and report.missing == []
 
 

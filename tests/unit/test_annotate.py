@@ -14,6 +14,7 @@ import pytest
 
 from obsctl import annotate
 from obsctl.cli import build_parser, main
+from obsctl.clients import grafana as grafana_client
 from obsctl.errors import ObsError
 
 
@@ -165,30 +166,72 @@ def test_5xx_is_retried_with_exponential_backoff(grafana: RecordingServer, token
     assert all(r.body == body for r in grafana.state.received)
 
 
-def test_5xx_gives_up_after_the_retries(grafana: RecordingServer, token: str) -> None:
-    grafana.state.answers = [(500, {"message": "database is locked"})]
+def test_503_gives_up_after_the_retries(grafana: RecordingServer, token: str) -> None:
+    grafana.state.answers = [(503, {"message": "database is locked"})]
     sleeps: list[float] = []
     body = annotate.Deployment("api", "2.0.0").payload(1)
-    with pytest.raises(ObsError, match=r"HTTP 500.*database is locked"):
+    with pytest.raises(ObsError, match=r"HTTP 503.*database is locked"):
         annotate.post(grafana.url, token, body, retries=2, backoff=0.1, sleep=sleeps.append)
     assert len(grafana.state.received) == 3
     assert sleeps == [0.1, 0.2]
 
 
-def test_timeout_is_reported_not_retried(
+def test_500_is_not_sent_twice(grafana: RecordingServer, token: str) -> None:
+    """A 500 means Grafana failed while handling the write: sending it again could draw it twice."""
+    grafana.state.answers = [(500, {"message": "internal"}), (200, {"id": 1})]
+    with pytest.raises(ObsError, match=r"HTTP 500"):
+        annotate.post(grafana.url, token, annotate.Deployment("api", "2.0.0").payload(1), sleep=lambda _s: None)
+    assert len(grafana.state.received) == 1
+
+
+def test_timeout_is_reported_after_the_retries(grafana: RecordingServer, token: str) -> None:
+    grafana.state.delay = 2.0
+    sleeps: list[float] = []
+    with pytest.raises(ObsError, match=r"no answer within 0\.2s") as err:
+        annotate.post(
+            grafana.url,
+            token,
+            annotate.Deployment("api", "2.0.0").payload(1),
+            timeout=0.2,
+            retries=1,
+            sleep=sleeps.append,
+        )
+    assert err.value.fix and "--timeout" in err.value.fix
+    assert sleeps == [1.0]
+    deadline = time.monotonic() + 2
+    while len(grafana.state.received) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(grafana.state.received) == 2
+
+
+def test_timeout_through_the_cli_exits_2(
     grafana: RecordingServer, token: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    grafana.state.delay = 1.5
-    assert _cli(grafana.url, "--timeout", "0.3") == 2
-    assert "did not answer within 0.3s" in capsys.readouterr().err
-    assert len(grafana.state.received) == 1
+    grafana.state.delay = 2.0
+    assert _cli(grafana.url, "--timeout", "0.2", "--retries", "0") == 2
+    assert "no answer within 0.2s" in capsys.readouterr().err
 
 
 def test_unreachable_grafana_is_reported(token: str, capsys: pytest.CaptureFixture[str]) -> None:
     with RecordingServer() as server:
         url = server.url
-    assert _cli(url) == 2
-    assert "cannot reach Grafana" in capsys.readouterr().err
+    assert _cli(url, "--retries", "0") == 2
+    err = capsys.readouterr().err
+    assert f"Grafana at {url}/api/annotations: cannot connect" in err
+    assert "WireGuard" in err
+
+
+def test_annotate_goes_through_the_clients_layer(monkeypatch: pytest.MonkeyPatch, token: str) -> None:
+    """annotate has no HTTP code of its own: the Grafana client's POST is what reaches the server."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def recording_create(url: str, _token: str, body: dict[str, Any], **_kw: Any) -> dict[str, Any]:
+        calls.append((url, body))
+        return {"id": 3}
+
+    monkeypatch.setattr(grafana_client, "create_annotation", recording_create)
+    assert _cli("http://grafana.invalid:3000") == 0
+    assert calls and calls[0][0] == "http://grafana.invalid:3000"
 
 
 @pytest.mark.parametrize(

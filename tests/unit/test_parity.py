@@ -1,7 +1,10 @@
 """obsctl parity against Prometheus answers recorded from a real Prometheus 2.42 (tests/fixtures/parity).
 
-A local HTTP server replays each recorded body and status, and only when obsctl asks exactly the
-recorded question (path and parameters), so the request format is checked too. The Loki part
+A local HTTP server (a test double: it replays, it is not Prometheus) answers each recorded body
+and status, and only when obsctl asks exactly the recorded question (path and parameters, as a
+query string or, as the Prometheus client sends queries, a form-encoded POST body), so the request
+format is checked too. One normalisation: the recording asked ``step=1s``, the client sends
+``step=1`` (Prometheus reads both as seconds). The Loki part
 replays the response shape documented for GET /loki/api/v1/series (no Loki can run here to record
 one); it is marked as such below.
 """
@@ -20,6 +23,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from obsctl import cli, parity
+from obsctl.clients.loki import LokiClient
+from obsctl.clients.prometheus import PrometheusClient
 from obsctl.errors import ObsError
 from tests.support import REPO
 
@@ -37,6 +42,19 @@ LOKI_DOCUMENTED_SERIES = {
 }
 
 
+def _normalised(params: list[tuple[str, str]] | list[list[str]]) -> list[tuple[str, str]]:
+    """``step=1s`` and ``step=1`` are the same question to Prometheus."""
+    return [(k, v.removesuffix("s") if k == "step" else v) for k, v in params]
+
+
+def prometheus(url: str, timeout: float = 10.0) -> PrometheusClient:
+    return PrometheusClient(url, timeout=timeout, retries=0)
+
+
+def loki(url: str) -> LokiClient:
+    return LokiClient(url, retries=0)
+
+
 def _window(name: str) -> parity.Window:
     params = dict(RESPONSES[name]["params"])
     return parity.Window(float(params["start"]), float(params["end"]))
@@ -51,7 +69,7 @@ class Replay:
 
     def add_recorded(self, name: str) -> None:
         item = RESPONSES[name]
-        params = frozenset((k, v) for k, v in item["params"])
+        params = frozenset(_normalised(item["params"]))
         self.routes[(item["path"], params)] = (item["status"], item["body"])
 
     def add_loki(self, body: Any) -> None:
@@ -65,12 +83,19 @@ def server() -> Iterator[tuple[str, Replay]]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
-            params = parse_qsl(parts.query)
-            replay.seen.append((parts.path, params))
-            key = (parts.path, frozenset(params))
-            if parts.path == "/loki/api/v1/series":
-                key = (parts.path, frozenset())
-            status, body = replay.routes.get(key, (404, {"status": "error", "error": f"unexpected {self.path}"}))
+            self._answer(parts.path, parse_qsl(parts.query))
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            form = parse_qsl(self.rfile.read(length).decode())
+            self._answer(urlsplit(self.path).path, form)
+
+        def _answer(self, path: str, params: list[tuple[str, str]]) -> None:
+            replay.seen.append((path, params))
+            key = (path, frozenset(_normalised(params)))
+            if path == "/loki/api/v1/series":
+                key = (path, frozenset())
+            status, body = replay.routes.get(key, (404, {"status": "error", "error": f"unexpected {path} {params}"}))
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -98,7 +123,7 @@ def test_recorded_gap_is_reported_name_by_name(server: tuple[str, Replay]) -> No
     url, replay = server
     replay.add_recorded("names_before")
     replay.add_recorded("names_after")
-    report = parity.compare(parity.HttpApi("Prometheus", url), HOST, _window("names_before"), _window("names_after"))
+    report = parity.compare(prometheus(url), HOST, _window("names_before"), _window("names_after"))
     assert set(report.missing) == _dropped_names()
     assert report.missing, "the recorded 'after' window lacks the dropped collectors"
     assert not report.ok
@@ -111,7 +136,7 @@ def test_same_window_twice_is_parity(server: tuple[str, Replay]) -> None:
     url, replay = server
     replay.add_recorded("names_before")
     window = _window("names_before")
-    report = parity.compare(parity.HttpApi("Prometheus", url), HOST, window, window)
+    report = parity.compare(prometheus(url), HOST, window, window)
     assert report.missing == []
     assert report.ok
     assert parity.render(report).endswith("result: OK")
@@ -124,17 +149,19 @@ def test_unknown_host_is_an_input_error_not_a_pass(server: tuple[str, Replay]) -
     window = parity.Window(float(item["start"]), float(item["end"]))
     # The recorded question spans both windows; ask with the same bounds.
     with pytest.raises(ObsError, match="no series") as exc:
-        parity.compare(parity.HttpApi("Prometheus", url), "no-such-host", window, window)
+        parity.compare(prometheus(url), "no-such-host", window, window)
     assert exc.value.fix and "host name" in exc.value.fix
 
 
 def test_prometheus_error_body_is_shown(server: tuple[str, Replay]) -> None:
     url, replay = server
     replay.add_recorded("bad_request")
-    api = parity.HttpApi("Prometheus", url)
-    params = RESPONSES["bad_request"]["params"]
-    with pytest.raises(ObsError, match=r"HTTP 400 bad_data invalid parameter \"start\""):
-        api.get("/api/v1/query_range", params)
+    params = dict(RESPONSES["bad_request"]["params"])
+    api = prometheus(url)
+    # The recorded question had start=not-a-time: send exactly that form through the client.
+    with pytest.raises(ObsError, match=r"HTTP 400 Bad Request.*invalid parameter.*start.*bad_data") as exc:
+        api.http.request("POST", "/api/v1/query_range", data=params, retry=True)
+    assert exc.value.fix
 
 
 def test_logs_found_and_missing(server: tuple[str, Replay]) -> None:
@@ -142,9 +169,7 @@ def test_logs_found_and_missing(server: tuple[str, Replay]) -> None:
     replay.add_recorded("names_before")
     window = _window("names_before")
     replay.add_loki(LOKI_DOCUMENTED_SERIES)
-    report = parity.compare(
-        parity.HttpApi("Prometheus", url), HOST, window, window, loki=parity.HttpApi("Loki", url), logs_window=window
-    )
+    report = parity.compare(prometheus(url), HOST, window, window, loki=loki(url), logs_window=window)
     assert report.ok
     assert "2 streams" in parity.render(report) and "app-logs, journal" in parity.render(report)
     loki_calls = [params for path, params in replay.seen if path == "/loki/api/v1/series"]
@@ -152,25 +177,32 @@ def test_logs_found_and_missing(server: tuple[str, Replay]) -> None:
     assert dict(loki_calls[0])["start"] == str(int(window.start * 1e9))
 
     replay.add_loki({"status": "success", "data": []})
-    report = parity.compare(
-        parity.HttpApi("Prometheus", url), HOST, window, window, loki=parity.HttpApi("Loki", url), logs_window=window
-    )
+    report = parity.compare(prometheus(url), HOST, window, window, loki=loki(url), logs_window=window)
     assert not report.ok
     assert f'NO stream with host="{HOST}"' in parity.render(report)
 
 
 def test_unreachable_endpoint_says_what_to_check() -> None:
-    api = parity.HttpApi("Prometheus", "http://127.0.0.1:9", timeout=2)
-    with pytest.raises(ObsError, match=r"cannot reach Prometheus at http://127\.0\.0\.1:9") as exc:
-        api.get("/api/v1/query_range", [])
-    assert exc.value.fix and "wg show" in exc.value.fix
+    window = parity.Window(1.0, 2.0)
+    with pytest.raises(
+        ObsError, match=r"Prometheus at http://127\.0\.0\.1:9/api/v1/query_range: cannot connect"
+    ) as exc:
+        parity.compare(prometheus("http://127.0.0.1:9", timeout=2), HOST, window, window)
+    assert exc.value.fix and "tunnel" in exc.value.fix
 
 
 def test_non_json_answer_names_the_url(server: tuple[str, Replay]) -> None:
     url, _ = server
-    api = parity.HttpApi("Loki", url + "/wrong/prefix")
+    window = parity.Window(1.0, 2.0)
     with pytest.raises(ObsError, match="HTTP 404"):
-        api.get("/loki/api/v1/series", [])
+        parity.log_streams(loki(url + "/wrong/prefix"), HOST, window)
+
+
+def test_loki_answer_that_is_not_a_list_of_streams_is_an_error(server: tuple[str, Replay]) -> None:
+    url, replay = server
+    replay.add_loki({"status": "success", "data": {"not": "a list"}})
+    with pytest.raises(ObsError, match="no list of streams"):
+        parity.log_streams(loki(url), HOST, parity.Window(1.0, 2.0))
 
 
 def test_self_metrics_of_node_exporter_are_not_a_gap() -> None:
@@ -197,11 +229,43 @@ def test_window_parsing_rfc3339() -> None:
     assert window.end == datetime(2026, 2, 18, 10, tzinfo=UTC).timestamp()
 
 
-@pytest.mark.parametrize("text", ["-1h", "-1h..-2h", "yesterday..now", "2026-02-18T09:00:00..now"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-1h",
+        "-1h..-2h",
+        "yesterday..now",
+        "2026-02-18T09:00:00..now",
+        # Regressions: float() reads these, and nan compares false with everything (was a traceback).
+        "nan..-1h",
+        "-1h..inf",
+        "-15..now",
+        "-inf..now",
+    ],
+)
 def test_bad_windows_are_explained(text: str) -> None:
     with pytest.raises(ObsError) as exc:
         parity.parse_window(text, now=10_000_000.0)
     assert exc.value.fix
+
+
+def test_logs_since_needs_a_unit() -> None:
+    """Regression: `--logs-since 15` was read as the unix timestamp -15 (a window from 1970)."""
+    assert parity.logs_window("15m", now=10_000.0) == parity.Window(10_000.0 - 900, 10_000.0)
+    for text in ("15", "-15m", "0s", "nan", ""):
+        with pytest.raises(ObsError) as exc:
+            parity.logs_window(text, now=10_000.0)
+        assert "--logs-since" in exc.value.message
+        assert exc.value.fix
+
+
+def test_cli_rejects_bad_times_with_exit_2_and_no_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["parity", "--host", HOST, "--prometheus", "http://127.0.0.1:9", "--loki", "http://127.0.0.1:9"]
+    assert cli.main([*base, "--before", "nan..-1h"]) == 2
+    assert cli.main([*base, "--logs-since", "15"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "internal error" not in err
+    assert "'nan' is not a time" in err and "--logs-since '15' is not a duration" in err
 
 
 def test_cli_exit_codes(
@@ -222,7 +286,7 @@ def test_cli_exit_codes(
     assert "MISSING after the switch" in out and "result: GAP" in out
     assert cli.main([*argv[:-2], "--after", f"{before.start:.3f}..{before.end:.3f}"]) == 0
     assert cli.main(["parity", "--host", HOST, "--prometheus", "http://127.0.0.1:9", "--loki", url]) == 2
-    assert "cannot reach Prometheus" in capsys.readouterr().err
+    assert "Prometheus at http://127.0.0.1:9/api/v1/query_range: cannot connect" in capsys.readouterr().err
 
 
 def test_fixture_was_recorded_from_prometheus() -> None:

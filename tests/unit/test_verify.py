@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from obsctl import verify
+from obsctl import common, verify
 from obsctl.verify import DASHBOARD_UIDS, Host, Report
 
 NOW = 1_800_000_000.0
@@ -141,10 +141,21 @@ class FakeTransport:
             return 0, f"wg0\tPEER{host}=\t{int(time.time()) - 5}\n", ""
         if argv[:2] == ["systemctl", "is-active"]:
             return 0, "active\n", ""
+        if argv[:2] == ["docker", "ps"]:
+            return 0, "monitoring-prometheus-1\tobs/prometheus-debian:latest\n", ""
+        if argv == ["prometheus-node-exporter", "--version"]:
+            return 0, "node_exporter, version 1.11.1 (branch: debian/sid)\n", ""
         return 1, "", "unexpected"
 
     def http(self, port: int, path: str, auth=None) -> tuple[int, str]:
-        assert path.startswith("/api/v1/targets"), f"unavailable services must not be queried: {path}"
+        assert port not in (common.port("loki"), common.port("grafana")), (
+            f"unavailable services must not be queried: {path}"
+        )
+        if path == "/api/v1/status/buildinfo":
+            return 200, json.dumps({"status": "success", "data": {"version": "3.5.3+ds1"}})
+        if port == common.port("blackbox") and path == "/metrics":
+            return 200, 'blackbox_exporter_build_info{goversion="go1.24",version="0.28.0"} 1\n'
+        assert path.startswith("/api/v1/targets"), f"unexpected request {port}{path}"
         return 200, json.dumps(self.prom_payload)
 
 
@@ -164,6 +175,10 @@ def test_full_run_reports_unavailable_services_and_passes():
     assert by[("prometheus", "targets")] == "ok"
     assert not report.failed
     assert "2 not available here" in report.render()
+    versions = next(r for r in report.results if r.component == "versions")
+    assert "prometheus 3.5.3+ds1" in versions.detail
+    assert "blackbox_exporter 0.28.0" in versions.detail
+    assert "app-1 prometheus-node-exporter 1.11.1" in versions.detail
 
 
 def test_full_run_fails_on_a_down_target():
@@ -185,7 +200,7 @@ def test_adhoc_json_parsing():
     ok = {"plays": [{"tasks": [{"hosts": {"mon-1": {"rc": 0, "stdout": "wg0\tK=\t1700000000", "stderr": ""}}}]}]}
     assert verify.parse_adhoc_json(json.dumps(ok), "mon-1", "") == (0, "wg0\tK=\t1700000000", "")
     down = {"plays": [{"tasks": [{"hosts": {"mon-1": {"unreachable": True, "msg": "ssh: timeout"}}}]}]}
-    assert verify.parse_adhoc_json(json.dumps(down), "mon-1", "") == (255, "", "ssh: timeout")
+    assert verify.parse_adhoc_json(json.dumps(down), "mon-1", "") == (verify.UNREACHABLE, "", "ssh: timeout")
     assert verify.parse_adhoc_json("garbage", "mon-1", "no inventory")[0] == 255
 
 
@@ -197,3 +212,75 @@ def test_stack_images_name_substitutes():
     details = {r.check: r.detail for r in report.results}
     assert "Debian-built substitute" in details["monitoring-prometheus-1 running"]
     assert "upstream image" in details["monitoring-grafana-1 running"]
+
+
+class UnreachableAppHostTransportDouble(FakeTransport):
+    """Test double: the FakeTransport lab, except that app-1 cannot be reached at all (its SSH
+    through the tunnel times out), as TunnelTransport reports it."""
+
+    def host_command(self, host: str, argv: list[str]) -> tuple[int, str, str]:
+        if host == "app-1":
+            return verify.UNREACHABLE, "", "Failed to connect to the host via ssh: Connection timed out"
+        return super().host_command(host, argv)
+
+
+def test_unreachable_host_is_reported_as_unreachable_not_as_missing_software():
+    hosts = [HOSTS[0], Host("app-1", ("app",), {"wireguard_address": "10.100.0.11"})]  # an Alloy host
+    report = verify.verify(hosts, UnreachableAppHostTransportDouble(_targets(("node", "up"))), admin_password=None)
+    app1 = [r for r in report.results if "app-1" in r.check]
+    assert [(r.component, r.check, r.status) for r in app1] == [("host", "app-1 reachable", "fail")]
+    assert "unreachable: Failed to connect to the host via ssh" in app1[0].detail
+    assert not any("not installed" in r.detail for r in report.results)
+
+
+class HttpDownTransportDouble(FakeTransport):
+    """Test double: hosts answer, but nothing listens on the monitoring server's HTTP ports."""
+
+    def host_command(self, host: str, argv: list[str]) -> tuple[int, str, str]:
+        if argv[0] == "cat":
+            return 0, "[]", ""
+        return super().host_command(host, argv)
+
+    def http(self, port: int, path: str, auth=None) -> tuple[int, str]:
+        return 0, "<urlopen error [Errno 111] Connection refused>"
+
+
+def test_unreachable_http_api_is_reported_as_unreachable():
+    report = verify.verify(HOSTS, HttpDownTransportDouble({}), admin_password=None)
+    by = {(r.component, r.check): r for r in report.results}
+    assert by[("loki", "ready")].status == "fail"
+    assert by[("loki", "ready")].detail == "unreachable: <urlopen error [Errno 111] Connection refused>"
+    assert by[("prometheus", "targets")].detail.startswith("unreachable: ")
+    assert "None" not in by[("loki", "ready")].detail
+
+
+def test_adhoc_unreachable_maps_to_unreachable_code():
+    down = {"plays": [{"tasks": [{"hosts": {"mon-1": {"unreachable": True, "msg": "ssh: timeout"}}}]}]}
+    assert verify.parse_adhoc_json(json.dumps(down), "mon-1", "") == (verify.UNREACHABLE, "", "ssh: timeout")
+
+
+def test_adhoc_args_keep_each_argument_whole_and_untemplated():
+    argv = ["docker", "ps", "--format", "{{.Names}}\t{{.Image}}"]
+    args = json.loads(verify.adhoc_command_args(argv))["argv"]
+    assert len(args) == len(argv)  # the tab did not split the format into two arguments
+    assert args[3] == "{% raw %}{{.Names}}\t{{.Image}}{% endraw %}"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("prometheus-node-exporter, version 1.5.0 (branch: debian/sid)\n  build user: x\n", "1.5.0"),
+        ("alloy, version v1.11.3 (branch: HEAD, revision: 1a2b)\n", "v1.11.3"),
+        ("", None),
+    ],
+)
+def test_command_version(text, expected):
+    assert verify.command_version(text) == expected
+
+
+def test_versions_come_from_the_running_components():
+    metrics = '# HELP x\nblackbox_exporter_build_info{branch="",goversion="go1.24",version="0.28.0"} 1\n'
+    assert verify.metric_build_version(metrics, "blackbox_exporter_build_info") == "0.28.0"
+    payload = {"status": "success", "data": {"version": "3.5.3+ds1", "revision": "x"}}
+    assert verify.build_version(payload) == "3.5.3+ds1"
+    assert verify.build_version(None) is None
