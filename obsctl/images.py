@@ -99,6 +99,15 @@ def try_pull(ref: str, timeout: float = 45.0) -> bool:
     return proc.returncode == 0
 
 
+def _unmount_below(target: Path) -> None:
+    """Unmount what a failed debootstrap leaves mounted (its /proc, /sys), so the temporary
+    directory can be removed and the real error is the one reported, not "Directory not empty"."""
+    for sub in ("proc", "sys", "dev/pts"):
+        mountpoint = target / sub
+        if mountpoint.is_dir() and subprocess.run(["mountpoint", "-q", str(mountpoint)], check=False).returncode == 0:
+            subprocess.run(["umount", "-l", str(mountpoint)], check=False)
+
+
 def ensure_rootfs(log: list[str]) -> str:
     """Return a plain Debian 12 image reference, building it with debootstrap if needed."""
     if image_id(_UPSTREAM_DEBIAN):
@@ -116,17 +125,21 @@ def ensure_rootfs(log: list[str]) -> str:
     with tempfile.TemporaryDirectory(prefix="obs-rootfs-") as tmp:
         target = Path(tmp) / "rootfs"
         log.append(f"rootfs: no registry; debootstrap bookworm from {mirror}")
-        run(
-            [
-                debootstrap,
-                "--variant=minbase",
-                "--include=python3,python3-apt,ca-certificates",
-                "bookworm",
-                str(target),
-                mirror,
-            ],
-            timeout=1200,
-        )
+        try:
+            run(
+                [
+                    debootstrap,
+                    "--variant=minbase",
+                    "--include=python3,python3-apt,ca-certificates",
+                    "bookworm",
+                    str(target),
+                    mirror,
+                ],
+                # Measured over 20 minutes on a loaded 2-core CI machine (download and dpkg unpack).
+                timeout=3600,
+            )
+        finally:
+            _unmount_below(target)
         tar = subprocess.Popen(["tar", "-C", str(target), "-c", "."], stdout=subprocess.PIPE)
         imp = subprocess.run(
             ["docker", "import", "-", tag], stdin=tar.stdout, capture_output=True, text=True, check=False

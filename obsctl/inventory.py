@@ -24,6 +24,7 @@ from obsctl.terraform import plain_outputs
 
 GROUP = "monitoring"
 DEFAULT_HOST = "mon-1"
+INVENTORY_FILE = "hosts.yml"  # inventories/<env>/hosts.yml
 _HEADER = (
     "# Ansible inventory. The monitoring host's address keys are written by\n"
     "# `obsctl inventory from-terraform`; everything else here is yours to edit.\n"
@@ -153,6 +154,19 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def inventory_file(path: Path) -> Path:
+    """The YAML file to edit: ``path`` itself, or ``<path>/hosts.yml`` when ``path`` is an inventory directory."""
+    if not path.is_dir():
+        return path
+    hosts = path / INVENTORY_FILE
+    if hosts.is_file():
+        return hosts
+    raise ObsError(
+        f"{path} is a directory without a {INVENTORY_FILE}",
+        fix=f"pass the inventory file itself (-i {path}/<file>.yml) or an inventory directory holding {INVENTORY_FILE}",
+    )
+
+
 def update_from_terraform(outputs: Mapping[str, Any], inventory: Path, host: str | None = None) -> bool:
     """Write the ``monitoring`` host entry of ``inventory`` from Terraform outputs.
 
@@ -160,8 +174,13 @@ def update_from_terraform(outputs: Mapping[str, Any], inventory: Path, host: str
     otherwise, so re-runs leave the file's timestamp alone).
     """
     server = parse_outputs(outputs)
-    inventory = Path(inventory)
-    before = inventory.read_text(encoding="utf-8") if inventory.exists() else ""
+    inventory = inventory_file(Path(inventory))
+    try:
+        before = inventory.read_text(encoding="utf-8") if inventory.exists() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ObsError(
+            f"cannot read the inventory {inventory}: {exc}", fix="pass a readable YAML file, e.g. -i inventories/prod"
+        ) from None
     after = render(before, server, host)
     if after == before:
         return False

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 import yaml
+from pydantic import Field
 
 from obsctl.common import duration_seconds
 from obsctl.errors import ObsError
 from obsctl.paths import repo_root
+from obsctl.schema import Shape, shape_problems
 from obsctl.signals import queries
 
 Comparator = Literal["gt", "lt"]
@@ -119,6 +121,68 @@ class Catalog:
         return f"{base}/{alert.runbook_path}" if base else alert.runbook_path
 
 
+Scalar = str | int | float | bool  # YAML may read a value like 5m or 24 as either
+
+
+class _SeverityShape(Shape):
+    name: Scalar
+    emoji: str
+    channel: str
+    group: str
+    group_wait: str
+    group_interval: str
+    repeat_interval: str
+    mention: str | None = None
+    mute_timings: list[str] | None = None
+
+
+class _GroupShape(Shape):
+    interval: str
+
+
+class _ChannelShape(Shape):
+    webhook_env: str
+
+
+class _IntegrationShape(Shape):
+    enabled: bool | None = None
+    addresses_env: str | None = None
+    url_env: str | None = None
+    severities: list[str] | None = None
+
+
+class _AlertShape(Shape):
+    uid: str
+    title: str
+    severity: str
+    service: str
+    query: str
+    comparator: str
+    threshold: int | float
+    for_: str = Field(alias="for")
+    summary: str
+    description: str
+    dashboard: str
+    team: str | None = None
+    panel: int | None = None
+    no_data: str | None = None
+
+
+class CatalogFile(Shape):
+    """The shape of alerting/catalog.yml: every field the loader reads, with its type."""
+
+    folder: str | None = None
+    runbook_base_url: str | None = None
+    default_team: str | None = None
+    severities: dict[str, _SeverityShape] | None = None
+    groups: dict[str, _GroupShape] | None = None
+    channels: dict[str, _ChannelShape] | None = None
+    email: _IntegrationShape | None = None
+    analyzer: _IntegrationShape | None = None
+    mute_timings: dict[str, dict[str, Any]] | None = None
+    alerts: list[_AlertShape] | None = None
+
+
 def default_path() -> Path:
     return repo_root() / "alerting" / "catalog.yml"
 
@@ -128,13 +192,19 @@ def load(path: Path | None = None) -> Catalog:
     path = path or default_path()
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ObsError(f"cannot read the alert catalog {path}: {exc}", fix="run from the repository root") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ObsError(f"cannot read the alert catalog {path}: {exc}", fix="run from the repository root") from None
     except yaml.YAMLError as exc:
-        raise ObsError(f"{path} is not valid YAML: {exc}") from exc
+        raise ObsError(f"{path} is not valid YAML: {exc}", fix="fix the YAML syntax at the line named") from None
     if not isinstance(data, dict):
-        raise ObsError(f"{path} must be a YAML mapping")
-    problems: list[str] = []
+        raise ObsError(f"{path} must be a YAML mapping", fix="see the comments at the top of alerting/catalog.yml")
+    problems = shape_problems(CatalogFile, data)
+    if problems:
+        listing = "\n  - ".join(problems)
+        raise ObsError(
+            f"the alert catalog {path} has {len(problems)} field(s) of the wrong type:\n  - {listing}",
+            fix=f"edit {path}: each field named above must have the type stated (see its header comments)",
+        )
     catalog = _parse(data, problems, path)
     if catalog is not None:
         problems.extend(validate(catalog))

@@ -50,8 +50,17 @@ def load_yaml_mapping(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ObsError(f"{path} does not exist", fix="pass the path of the rendered file") from None
+    except IsADirectoryError:
+        raise ObsError(f"{path} is a directory", fix="pass the path of the rendered file itself") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ObsError(f"cannot read {path}: {exc}", fix="pass a readable UTF-8 text file") from None
     except yaml.YAMLError as exc:
-        raise ObsError(f"{path} is not valid YAML: {exc}") from None
+        raise ObsError(f"{path} is not valid YAML: {exc}", fix="fix the YAML syntax at the line named") from None
+    except RecursionError:
+        raise ObsError(f"{path} nests too deeply to be a configuration file", fix="check the file") from None
     if not isinstance(data, dict):
-        raise ObsError(f"{path} is not a YAML mapping")
+        raise ObsError(
+            f"{path} is not a YAML mapping (its top level is {type(data).__name__})",
+            fix="the file must start with `key: value` lines",
+        )
     return data

@@ -201,6 +201,8 @@ def check(path: Path) -> list[str]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         return [f"{path}: cannot read: {exc.strerror}"]
+    except UnicodeDecodeError:
+        return [f"{path}: not UTF-8 text (an Alloy configuration is a UTF-8 text file)"]
     try:
         doc = parse(text)
     except AlloySyntaxError as exc:
@@ -212,7 +214,7 @@ def check_endpoints_point_at(path: Path, host: str) -> list[str]:
     """Problems when any output endpoint of the config at ``path`` is not on ``host`` (the tunnel address)."""
     try:
         doc = parse(path.read_text(encoding="utf-8"))
-    except (OSError, AlloySyntaxError) as exc:
+    except (OSError, UnicodeDecodeError, AlloySyntaxError) as exc:
         return [f"{path}: {exc}"]
     return [
         f"{path}: line {line}: {component}: endpoint {address!r} is not on the tunnel address {host}"

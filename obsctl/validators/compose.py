@@ -6,7 +6,56 @@ import re
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
+from obsctl.schema import Shape, shape_problems
 from obsctl.validators import load_yaml_mapping
+
+Size = str | int | float  # 512m, 1g, or bytes
+
+
+class _Port(Shape):
+    published: str | int | None = None
+    host_ip: str | None = None
+
+
+class _Healthcheck(Shape):
+    test: list[str] | str | None = None
+    disable: bool | None = None
+
+
+class _Limits(Shape):
+    memory: Size | None = None
+
+
+class _Resources(Shape):
+    limits: _Limits | None = None
+
+
+class _Deploy(Shape):
+    resources: _Resources | None = None
+
+
+class _Service(Shape):
+    image: str | None = None
+    restart: str | None = None
+    ports: list[str | int | _Port] | None = None
+    healthcheck: _Healthcheck | None = None
+    mem_limit: Size | None = None
+    deploy: _Deploy | None = None
+
+
+class _Budget(Shape):
+    host_mib: float | int
+    reserved_mib: float | int | dict[str, float | int] = 0
+
+
+class ComposeFile(Shape):
+    """The part of a compose file the rules read."""
+
+    services: dict[str, _Service | None] | None = None
+    memory_budget: _Budget | None = Field(default=None, alias="x-obs-memory-budget")
+
 
 _ALL_INTERFACES = {"", "0.0.0.0", "::", "[::]"}  # noqa: S104 (what the check looks for)
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
@@ -30,7 +79,7 @@ def _host_ip(port: object) -> str | None:
             return None
         return str(port.get("host_ip", ""))
     text = str(port)
-    if text.startswith("["):  # [::1]:9090:9090
+    if text.startswith("[") and "]" in text:  # [::1]:9090:9090
         return text[: text.index("]") + 1]
     parts = text.split(":")
     if len(parts) == 1:
@@ -83,6 +132,9 @@ def budget(compose: dict[str, Any]) -> tuple[float, float] | None:
 
 def check(path: Path) -> list[str]:
     compose = load_yaml_mapping(path)
+    shape = shape_problems(ComposeFile, compose)
+    if shape:
+        return shape
     services = compose.get("services")
     if not isinstance(services, dict) or not services:
         return ["no services defined"]

@@ -7,7 +7,61 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
+from obsctl.schema import Shape, shape_problems
 from obsctl.validators import load_yaml_mapping
+
+
+class _Index(Shape):
+    period: str | None = None
+    prefix: str | None = None
+
+
+class _Period(Shape):
+    from_: dt.date | str = Field(alias="from")
+    store: str | None = None
+    schema_: str | None = Field(default=None, alias="schema")
+    object_store: str | None = None
+    index: _Index | None = None
+
+
+class _SchemaConfig(Shape):
+    configs: list[_Period] | None = None
+
+
+class _IndexStore(Shape):
+    active_index_directory: str | None = None
+    cache_location: str | None = None
+
+
+class _StorageConfig(Shape):
+    tsdb_shipper: _IndexStore | None = None
+    boltdb_shipper: _IndexStore | None = None
+
+
+class _Common(Shape):
+    path_prefix: str | None = None
+
+
+class _Compactor(Shape):
+    retention_enabled: bool | None = None
+    delete_request_store: str | None = None
+
+
+class _Limits(Shape):
+    allow_structured_metadata: bool | None = None
+
+
+class LokiFile(Shape):
+    """The part of a Loki config the rules read."""
+
+    schema_config: _SchemaConfig | None = None
+    storage_config: _StorageConfig | None = None
+    common: _Common | None = None
+    compactor: _Compactor | None = None
+    limits_config: _Limits | None = None
+
 
 # Fields Loki 3.0 removed: a config that still has one does not start ("field ... not found").
 REMOVED_KEYS = {
@@ -137,6 +191,9 @@ def _check_structured_metadata(config: dict[str, Any], periods: list[dict[str, A
 
 def check(path: Path, today: dt.date | None = None) -> list[str]:
     config = load_yaml_mapping(path)
+    shape = shape_problems(LokiFile, config)
+    if shape:
+        return shape
     today = today or dt.datetime.now(dt.UTC).date()
     problems: list[str] = []
     periods = _periods(config, problems)
@@ -151,8 +208,15 @@ def check(path: Path, today: dt.date | None = None) -> list[str]:
 def check_transition(previous: Path, new: Path, today: dt.date | None = None) -> list[str]:
     """Rules for replacing a deployed config: periods that hold data stay; new ones start later."""
     today = today or dt.datetime.now(dt.UTC).date()
-    old_periods = _periods(load_yaml_mapping(previous), [])
-    new_periods = _periods(load_yaml_mapping(new), [])
+    found: list[str] = []
+    configs = {}
+    for path in (previous, new):
+        configs[path] = load_yaml_mapping(path)
+        found.extend(f"{path}: {line}" for line in shape_problems(LokiFile, configs[path]))
+    if found:
+        return found
+    old_periods = _periods(configs[previous], [])
+    new_periods = _periods(configs[new], [])
     problems: list[str] = []
     for period in old_periods:
         start = _parse_from(period["from"])

@@ -7,7 +7,27 @@ from pathlib import Path
 from typing import Any
 
 from obsctl.proc import require, run
+from obsctl.schema import Shape, shape_problems
 from obsctl.validators import load_yaml_mapping
+
+LabelValue = str | int | float | bool  # YAML scalars; Prometheus reads each as a string
+
+
+class _StaticConfig(Shape):
+    targets: list[str] | None = None
+    labels: dict[str, LabelValue] | None = None
+
+
+class _ScrapeConfig(Shape):
+    job_name: str
+    static_configs: list[_StaticConfig] | None = None
+
+
+class PrometheusFile(Shape):
+    """The part of prometheus.yml the convention rules read."""
+
+    scrape_configs: list[_ScrapeConfig] | None = None
+
 
 # docs/conventions.md: job names and the labels each kind of target carries.
 KNOWN_JOBS = {"node", "spring", "nginx", "blackbox", "prometheus", "loki", "grafana", "blackbox-exporter", "alloy"}
@@ -50,4 +70,7 @@ def _conventions(config: dict[str, Any]) -> list[str]:
 
 def check(path: Path) -> list[str]:
     config = load_yaml_mapping(path)
+    shape = shape_problems(PrometheusFile, config)
+    if shape:
+        return shape + _promtool(path)
     return _promtool(path) + _conventions(config)

@@ -106,8 +106,7 @@ def test_runbook_links_name_p1_p2_alerts_of_the_catalog(name: str) -> None:
         r"docs/runbooks/([a-z0-9-]+)\.md", "".join(p.get("description", "") for p in _panels(BUILT[name]))
     )
     known = runbooks.catalog().severities
-    if not known:
-        pytest.skip("alerting/catalog.yml is not in this checkout: runbook uids cannot be checked")
+    assert known, "alerting/catalog.yml defines no alert: the runbook uids cannot be checked"
     for uid in linked:
         assert known.get(uid) in runbooks.RUNBOOK_SEVERITIES, uid
 
@@ -185,7 +184,5 @@ def test_linked_runbooks_exist() -> None:
     linked = sorted(set(re.findall(r"docs/runbooks/([a-z0-9-]+)\.md", text)))
     assert linked, "the dashboards link no runbook at all"
     directory = REPO / "docs" / "runbooks"
-    if not directory.exists():
-        pytest.skip("docs/runbooks/ is not in this checkout")
     missing = [uid for uid in linked if not (directory / f"{uid}.md").exists()]
     assert not missing, f"panels link runbooks that do not exist: {missing}"

@@ -180,3 +180,28 @@ def test_cli_reports_bad_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "cannot read Terraform outputs" in err
     assert "fix:" in err
     assert not (tmp_path / "h.yml").exists()
+
+
+def test_an_inventory_directory_means_its_hosts_yml(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """Regression: `-i inventories/prod` (a directory, as Ansible takes it) ended in a traceback."""
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(RAW_OUTPUTS), encoding="utf-8")
+    env = tmp_path / "prod"
+    env.mkdir()
+    (env / "hosts.yml").write_text(EXISTING, encoding="utf-8")
+    assert cli.main(["inventory", "from-terraform", "--outputs", str(outputs), "-i", str(env)]) == 0
+    assert f"{env / 'hosts.yml'}: monitoring host updated" in capsys.readouterr().out
+    written = yaml.safe_load((env / "hosts.yml").read_text(encoding="utf-8"))
+    assert written["all"]["children"]["monitoring"]["hosts"]["mon-1"]["wireguard_endpoint"] == "198.51.100.23"
+
+
+def test_a_directory_without_hosts_yml_is_a_clean_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(RAW_OUTPUTS), encoding="utf-8")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli.main(["inventory", "from-terraform", "--outputs", str(outputs), "-i", str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert f"{empty} is a directory without a hosts.yml" in err
+    assert "fix:" in err and "internal error" not in err
+    assert list(empty.iterdir()) == []
