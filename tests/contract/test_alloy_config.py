@@ -118,7 +118,7 @@ def render_alloy_configs(
     ]  # fmt: skip
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=1800, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return {p.stem: p for p in out.glob("*.alloy")}
 

@@ -21,15 +21,11 @@ PROMETHEUS_TEMPLATE = REPO / "roles/monitoring_stack/templates/prometheus/promet
 
 
 def _stack_helpers() -> Any:
-    if not PROMETHEUS_TEMPLATE.exists():
-        pytest.skip("roles/monitoring_stack has no prometheus.yml template yet (monitoring-stack issue)")
-    try:
-        from tests.contract import test_monitoring_stack_render as stack  # noqa: PLC0415 - optional sibling
-    except ImportError as exc:
-        pytest.skip(f"the monitoring stack's render helpers are not importable: {exc}")
+    assert PROMETHEUS_TEMPLATE.exists(), f"{PROMETHEUS_TEMPLATE.relative_to(REPO)} is missing"
+    from tests.contract import test_monitoring_stack_render as stack  # noqa: PLC0415 - the sibling's render helpers
+
     for name in ("FIXTURE_HOSTS", "render", "_fixture_inventory"):
-        if not hasattr(stack, name):
-            pytest.skip(f"tests/contract/test_monitoring_stack_render.py has no {name} (interface changed)")
+        assert hasattr(stack, name), f"tests/contract/test_monitoring_stack_render.py has no {name} (interface changed)"
     return stack
 
 

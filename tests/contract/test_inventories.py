@@ -45,7 +45,7 @@ def inventory(env: str) -> dict[str, Any]:
         text=True,
         check=False,
         env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg")),
-        timeout=120,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
     data: dict[str, Any] = json.loads(proc.stdout)
@@ -136,7 +136,7 @@ def test_lab_compose_plugin_src_is_the_venv_binary() -> None:
         text=True,
         check=False,
         env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg")),
-        timeout=120,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
     value = json.loads(proc.stdout.split("=>", 1)[1])["docker_compose_plugin_src"]

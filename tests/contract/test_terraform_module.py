@@ -150,7 +150,7 @@ def test_tunnel_settings_match_the_inventory(env: str) -> None:
     """The tunnel subnet and port Terraform bakes into cloud-init are the ones Ansible uses."""
     group_vars = REPO / "inventories" / env / "group_vars" / "all" / "main.yml"
     if not group_vars.is_file():
-        pytest.skip(f"{group_vars.relative_to(REPO)} does not exist yet")
+        pytest.fail(f"{group_vars.relative_to(REPO)} is missing: the inventory Terraform must agree with is gone")
     inventory = yaml.safe_load(group_vars.read_text(encoding="utf-8"))
     tfvars = (MODULE / "envs" / f"{env}.tfvars").read_text(encoding="utf-8")
     network = re.search(r'^wireguard_network\s*=\s*"([^"]+)"', tfvars, re.M)

@@ -35,7 +35,7 @@ def test_molecule_scenario(scenario_file: Path) -> None:
             stdout=fh,
             stderr=subprocess.STDOUT,
             check=False,
-            timeout=1800,
+            timeout=3600,
         )
     tail = "\n".join(log.read_text(errors="replace").splitlines()[-80:])
     assert proc.returncode == 0, f"molecule test failed for {role_dir.name}/{scenario} (log {log}):\n{tail}"
