@@ -13,7 +13,10 @@ export OBS_CACHE
 VENV_SHARED ?= $(OBS_CACHE)/venv
 BIN    := $(abspath $(VENV))/bin
 # The stamp names the pins and this checkout (the editable install of obsctl points at it).
-STAMP  := $(VENV)/.installed-$(shell { cat requirements.txt pyproject.toml; echo '$(CURDIR)'; } 2>/dev/null | sha256sum | cut -c1-12)
+STAMP  := $(VENV)/.installed-$(shell { cat requirements.lock pyproject.toml; echo '$(CURDIR)'; } 2>/dev/null | sha256sum | cut -c1-12)
+# requirements.txt holds the pins chosen by hand; requirements.lock is the whole tree with hashes,
+# generated from it by `make lock` (uv, pinned here); the venv is installed from the lock only.
+UV_VERSION := 0.13.9
 # OBS_NO_INSTALL=1: `make test` / `make lab` print what they would install or start, and do neither.
 OBS_NO_INSTALL ?=
 export OBS_NO_INSTALL
@@ -28,19 +31,19 @@ PYTEST_ARGS ?=
 ROLE ?=
 SCENARIO ?= default
 
-.PHONY: help ready system setup doctor lint test test-fast images compose-plugin lab lab-down molecule clean
+.PHONY: help ready system setup doctor lint lock test test-fast images compose-plugin lab lab-down molecule clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.lock pyproject.toml
 	@if [ ! -e $(VENV) ] && [ -n "$(VENV_SHARED)" ]; then \
 	  echo "venv: $(VENV) -> $(VENV_SHARED) (shared by this machine's clones; VENV_SHARED= for a private one)"; \
 	  mkdir -p $(VENV_SHARED) && ln -s $(VENV_SHARED) $(VENV); \
 	  test -x $(VENV_SHARED)/bin/python || $(PYTHON) -m venv $(VENV_SHARED); fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --no-compile -r requirements.txt
+	$(BIN)/pip install --quiet --no-compile --require-hashes -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	@# Byte-compile what runs, not the ~60 Ansible collections nobody here imports (compiling all of
 	@# them took over half an hour on a 2-core CI machine): only the collections the roles use.
@@ -59,6 +62,11 @@ setup: $(STAMP) ## create .venv with the pinned tools; installs nothing system-w
 
 doctor: $(STAMP) ## check every prerequisite and print the fix for each missing one
 	$(BIN)/obsctl doctor
+
+lock: ## regenerate requirements.lock (every package, with hashes) after editing requirements.txt
+	@test -x $(OBS_CACHE)/uv/bin/uv || { $(PYTHON) -m venv $(OBS_CACHE)/uv && $(OBS_CACHE)/uv/bin/pip install --quiet uv==$(UV_VERSION); }
+	$(OBS_CACHE)/uv/bin/uv pip compile requirements.txt --generate-hashes --universal --python-version 3.11 \
+	  --custom-compile-command "make lock" --quiet -o requirements.lock
 
 compose-plugin: $(STAMP) ## make `docker compose` use the Compose v2 binary from the venv (user-level symlink)
 	mkdir -p $(HOME)/.docker/cli-plugins
