@@ -1,4 +1,10 @@
-"""Monitoring self-health: can the platform still see? Targets, ingestion, storage, agents, tunnel."""
+"""Monitoring self-health: can the platform still see? Targets, ingestion, storage, agents.
+
+No WireGuard panel: no role deploys a WireGuard exporter (node_exporter and Alloy have no
+WireGuard collector), so a handshake-age panel would read a metric nothing produces
+(tests/contract/test_metric_provenance.py). A dead tunnel shows here as the host's Alloy agent
+missing; `obsctl verify` reads the handshakes with `wg show`.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,8 @@ def build() -> Page:
     return Page(
         UID,
         "Monitoring self-health",
-        "Scrape targets, Prometheus and Loki ingestion and storage, Alloy agents, alert evaluation and "
-        "WireGuard — when this is red, every other dashboard may be lying.",
+        "Scrape targets, Prometheus and Loki ingestion and storage, Alloy agents and alert evaluation "
+        "— when this is red, every other dashboard may be lying.",
     ).add(
         alert_list(
             "Firing alerts",
@@ -154,19 +160,6 @@ def build() -> Page:
             ),
             Level(0.5, 1),
             unit="percentunit",
-        ),
-        trend(
-            "WireGuard handshake age",
-            [Q("wireguard_handshake_age_seconds", "{{public_key}}")],
-            "",
-            Advice(
-                "Seconds since each peer's last WireGuard handshake (needs a WireGuard exporter; "
-                "empty when none is installed).",
-                "Above ~3 minutes the peer's tunnel is down: its metrics and logs stop.",
-                "`wg show` on both ends; check the peer's endpoint and udp/51820 in the security group.",
-            ),
-            Level(180, 300),
-            unit="s",
         ),
         detail_table(
             "Scrape targets",

@@ -1,16 +1,21 @@
-"""Metric names that the platform's sources really produce.
+"""Metric names that the platform's sources really produce, each with its producer.
 
-Sources: Spring Boot 3 / Micrometer Prometheus registry (actuator), node_exporter and Alloy's
-``prometheus.exporter.unix`` (same collector code and names), nginx-prometheus-exporter
-(stub_status), blackbox_exporter, Prometheus, Loki and Alloy self-metrics, and the chatbot's own
-business metrics (customer seed 000). Every query in :mod:`obsctl.signals.queries` may only use
-names listed here; tests enforce it and load samples of these series into a real Prometheus.
+Producers (:mod:`obsctl.signals.provenance`): Spring Boot 3 / Micrometer Prometheus registry
+(actuator), node_exporter and Alloy's ``prometheus.exporter.unix`` (same collector code and
+names), nginx-prometheus-exporter (stub_status), blackbox_exporter, Prometheus, Loki, Grafana and
+Alloy self-metrics (``prometheus.exporter.self``), and the chatbot's own business metrics
+(customer seed 000). Every query in :mod:`obsctl.signals.queries` may only use names listed here;
+tests enforce it, prove each producer is in the rendered configs
+(tests/contract/test_metric_provenance.py) and load samples of these series into a real Prometheus.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+from obsctl.signals import provenance
+from obsctl.signals.provenance import Producer
 
 Kind = Literal["counter", "gauge", "histogram", "summary"]
 
@@ -19,7 +24,7 @@ Kind = Literal["counter", "gauge", "histogram", "summary"]
 class Metric:
     name: str
     kind: Kind
-    source: str
+    source: Producer
     labels: tuple[str, ...] = ()
     help: str = ""
 
@@ -32,18 +37,22 @@ class Metric:
         return (self.name,)
 
 
-_SPRING = "spring-boot-actuator"
-_NODE = "node_exporter/alloy-unix"
-_NGINX = "nginx-prometheus-exporter"
-_BLACKBOX = "blackbox_exporter"
-_CHATBOT = "chatbot-app"
-_SELF = "monitoring-stack"
+_SCRAPE = provenance.SCRAPE
+_SPRING = provenance.MICROMETER
+_NODE = provenance.NODE
+_NGINX = provenance.NGINX_EXPORTER
+_BLACKBOX = provenance.BLACKBOX
+_CHATBOT = provenance.CHAT_SERVICE
+_PROMETHEUS = provenance.PROMETHEUS
+_LOKI = provenance.LOKI
+_GRAFANA = provenance.GRAFANA
+_ALLOY = provenance.ALLOY
 
 METRICS: tuple[Metric, ...] = (
     # --- scrape health (synthesised by Prometheus for every target) ---
-    Metric("up", "gauge", "prometheus", ("job", "instance", "host", "app")),
-    Metric("scrape_duration_seconds", "gauge", "prometheus", ("job", "instance")),
-    Metric("scrape_samples_scraped", "gauge", "prometheus", ("job", "instance")),
+    Metric("up", "gauge", _SCRAPE, ("job", "instance", "host", "app")),
+    Metric("scrape_duration_seconds", "gauge", _SCRAPE, ("job", "instance")),
+    Metric("scrape_samples_scraped", "gauge", _SCRAPE, ("job", "instance")),
     # --- Spring Boot / Micrometer ---
     Metric(
         "http_server_requests_seconds",
@@ -105,29 +114,30 @@ METRICS: tuple[Metric, ...] = (
     Metric("probe_http_status_code", "gauge", _BLACKBOX, ("instance", "app")),
     Metric("probe_ssl_earliest_cert_expiry", "gauge", _BLACKBOX, ("instance", "app")),
     # --- the stack watching itself ---
-    Metric("prometheus_tsdb_head_series", "gauge", _SELF, ("instance",)),
-    Metric("prometheus_tsdb_storage_blocks_bytes", "gauge", _SELF, ("instance",)),
-    Metric("prometheus_tsdb_head_samples_appended_total", "counter", _SELF, ("instance",)),
-    Metric("prometheus_remote_storage_samples_in_total", "counter", _SELF, ("instance",)),
-    Metric("prometheus_rule_group_last_duration_seconds", "gauge", _SELF, ("rule_group",)),
-    Metric("prometheus_rule_group_interval_seconds", "gauge", _SELF, ("rule_group",)),
-    Metric("prometheus_target_scrapes_exceeded_sample_limit_total", "counter", _SELF, ()),
-    Metric("prometheus_sd_discovered_targets", "gauge", _SELF, ("config",)),
-    Metric("loki_distributor_lines_received_total", "counter", _SELF, ("tenant",)),
-    Metric("loki_distributor_bytes_received_total", "counter", _SELF, ("tenant",)),
-    Metric("loki_ingester_memory_streams", "gauge", _SELF, ("tenant",)),
-    Metric("loki_ingester_chunk_stored_bytes_total", "counter", _SELF, ("tenant",)),
-    Metric("grafana_alerting_rule_evaluation_failures_total", "counter", _SELF, ()),
-    Metric("grafana_alerting_rule_evaluations_total", "counter", _SELF, ()),
-    Metric("grafana_alerting_scheduler_behind_seconds", "gauge", _SELF, ("instance",)),
-    Metric("alloy_build_info", "gauge", "alloy", ("instance", "host", "version")),
-    Metric("alloy_component_controller_running_components", "gauge", "alloy", ("instance", "host")),
-    Metric("wireguard_latest_handshake_seconds", "gauge", "wireguard-exporter", ("instance", "public_key")),
+    Metric("prometheus_tsdb_head_series", "gauge", _PROMETHEUS, ("instance",)),
+    Metric("prometheus_tsdb_storage_blocks_bytes", "gauge", _PROMETHEUS, ("instance",)),
+    Metric("prometheus_tsdb_head_samples_appended_total", "counter", _PROMETHEUS, ("instance",)),
+    Metric("prometheus_remote_storage_samples_in_total", "counter", _PROMETHEUS, ("instance",)),
+    Metric("prometheus_rule_group_last_duration_seconds", "gauge", _PROMETHEUS, ("rule_group",)),
+    Metric("prometheus_rule_group_interval_seconds", "gauge", _PROMETHEUS, ("rule_group",)),
+    Metric("prometheus_target_scrapes_exceeded_sample_limit_total", "counter", _PROMETHEUS, ()),
+    Metric("prometheus_sd_discovered_targets", "gauge", _PROMETHEUS, ("config",)),
+    Metric("loki_distributor_lines_received_total", "counter", _LOKI, ("tenant",)),
+    Metric("loki_distributor_bytes_received_total", "counter", _LOKI, ("tenant",)),
+    Metric("loki_ingester_memory_streams", "gauge", _LOKI, ("tenant",)),
+    Metric("loki_ingester_chunk_stored_bytes_total", "counter", _LOKI, ("tenant",)),
+    Metric("grafana_alerting_rule_evaluation_failures_total", "counter", _GRAFANA, ()),
+    Metric("grafana_alerting_rule_evaluations_total", "counter", _GRAFANA, ()),
+    Metric("grafana_alerting_scheduler_behind_seconds", "gauge", _GRAFANA, ("instance",)),
+    Metric("alloy_build_info", "gauge", _ALLOY, ("instance", "host", "version")),
+    Metric("alloy_component_controller_running_components", "gauge", _ALLOY, ("instance", "host", "health_type")),
 )
 
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
+# Every series name (histogram and summary suffixes expanded) -> the metric it belongs to.
+BY_SERIES: dict[str, Metric] = {n: m for m in METRICS for n in m.series_names()}
 
 
 def known_series_names() -> frozenset[str]:
     """Every series name a query may reference (histogram/summary suffixes included)."""
-    return frozenset(n for m in METRICS for n in m.series_names())
+    return frozenset(BY_SERIES)

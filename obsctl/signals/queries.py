@@ -8,9 +8,10 @@ literal ``%`` (PromQL modulo).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
+
+from obsctl.signals import provenance
 
 Language = Literal["promql", "logql"]
 
@@ -35,11 +36,10 @@ class Query:
         return expr % {"m": matchers}
 
     def metric_names(self) -> set[str]:
-        """Series names referenced (PromQL only): identifiers directly followed by a selector."""
+        """Series names referenced (PromQL only), read by :func:`obsctl.signals.provenance.metric_names`."""
         if self.language != "promql":
             return set()
-        text = re.sub(r'"[^"]*"', '""', self.render())
-        return set(re.findall(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{", text))
+        return provenance.metric_names(self.render())
 
 
 def _q(key: str, expr: str, unit: str, meaning: str, language: Language = "promql") -> Query:
@@ -557,12 +557,6 @@ def _dashboard_queries() -> tuple[Query, ...]:
             "sum by (host) (alloy_component_controller_running_components{%(m)s})",
             "short",
             "components running in each Alloy agent",
-        ),
-        _q(
-            "wireguard_handshake_age_seconds",
-            "time() - max by (instance, public_key) (wireguard_latest_handshake_seconds{%(m)s} > 0)",
-            "s",
-            "seconds since the last WireGuard handshake per peer (over ~3 min = the tunnel is down)",
         ),
         # --- logs (LogQL) ---
         _q(

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from obsctl.alloy_syntax import Block, parse
+from obsctl.alloy_syntax import Block, parse, references_in
+from obsctl.signals import provenance
 from obsctl.validators.alloy import check, check_endpoints_point_at
 from tests.support import REPO, tool
 
@@ -72,12 +73,20 @@ def inventory() -> dict[str, Any]:
 
 
 def render_alloy_configs(
-    tmp: Path, extra_vars: dict[str, Any] | None = None, hosts: dict[str, Any] | None = None
+    tmp: Path,
+    extra_vars: dict[str, Any] | None = None,
+    hosts: dict[str, Any] | None = None,
+    inventory_dir: Path | None = None,
 ) -> dict[str, Path]:
-    """Render roles/alloy/templates/config.alloy.j2 for every host of an inventory with ansible-playbook."""
+    """Render roles/alloy/templates/config.alloy.j2 for every host of an inventory with ansible-playbook.
+
+    The inventory is ``hosts`` (default: :func:`inventory`) written to a file, or a project
+    inventory directory (``inventory_dir``, group_vars included) as it is.
+    """
     playbook = tool("ansible-playbook")
-    inv = tmp / "hosts.yml"
-    inv.write_text(yaml.safe_dump(hosts or inventory()))
+    inv = inventory_dir or tmp / "hosts.yml"
+    if inventory_dir is None:
+        inv.write_text(yaml.safe_dump(hosts or inventory()))
     out = tmp / "out"
     out.mkdir()
     play = [
@@ -155,6 +164,24 @@ def test_host_metrics_relabelled_to_inventory_name_and_job_node(rendered: dict[s
     rules = {r.attr("target_label"): r.attr("replacement") for r in relabel.children("rule")}
     assert rules == {"instance": "app-1", "host": "app-1", "job": "node"}
     assert _component(rendered["app-1"], "prometheus.scrape", "host").attr("job_name") == "node"
+
+
+@pytest.mark.parametrize("host", ["mon-1", "app-1", "app-2"])
+def test_alloy_ships_its_own_metrics_under_the_host_name(rendered: dict[str, Path], host: str) -> None:
+    """alloy_build_info reaches Prometheus with the host label alloy-agent-absent groups by, on every host."""
+    [job] = provenance.ALLOY.jobs
+    scrape = _component(rendered[host], "prometheus.scrape", job)
+    assert scrape.attr("job_name") == job
+    assert [r.dotted() for r in references_in(scrape.attr("forward_to"))] == [
+        "prometheus.remote_write.monitoring.receiver"
+    ]
+    [source] = [r.dotted() for r in references_in(scrape.attr("targets"))]
+    relabel = _component(rendered[host], "discovery.relabel", source.split(".")[2])
+    [exporter] = [r.path for r in references_in(relabel.attr("targets"))]
+    assert (".".join(exporter[:3]), exporter[-1]) == (provenance.ALLOY.alloy_component, "targets")
+    _component(rendered[host], provenance.ALLOY.alloy_component, exporter[3])
+    rules = {r.attr("target_label"): r.attr("replacement") for r in relabel.children("rule")}
+    assert rules == {"instance": host, "host": host, "job": job}
 
 
 def test_spring_targets_carry_app_team_and_paths(rendered: dict[str, Path]) -> None:
