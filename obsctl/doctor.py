@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 
-from obsctl import images
+from obsctl import images, tools
 from obsctl.paths import repo_root
 
 MIN_PYTHON = (3, 11)
@@ -172,10 +172,21 @@ def check_wireguard() -> Check:
 
 
 def check_promtool() -> Check:
-    code, out = _out(["promtool", "--version"])
-    ok = code == 0
-    detail = out.splitlines()[0] if ok else "promtool not found (contract tests of Prometheus rules skip)"
-    return Check("promtool", ok, detail, "sudo apt-get install -y --no-install-recommends prometheus", required=False)
+    """promtool of the Prometheus release the stack pins (major.minor): the contract tests check
+    the rules and configs with it, and a 2.x promtool accepts what Prometheus 3 rejects."""
+    want = ".".join(map(str, tools.pinned_series(tools.PROMETHEUS)))
+    fix = f"{tools.INSTALL_FIX}; needs promtool {want}.x"
+    path = tools.find("promtool")
+    if path is None:
+        return Check("promtool", False, f"not found (need {want}.x; the promtool contract tests skip)", fix)
+    code, out = _out([path, "--version"])
+    version = tools.command_version(out) if code == 0 else None
+    found = tools.series(version or "")
+    ok = found == tools.pinned_series(tools.PROMETHEUS)
+    detail = (
+        f"{path}: {version or out[:80]} (need {want}.x, the series of {tools.pinned_image(tools.PROMETHEUS.variable)})"
+    )
+    return Check("promtool", ok, detail, fix)
 
 
 def check_base_image() -> Check:

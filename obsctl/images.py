@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -89,6 +90,20 @@ def debian_mirror() -> str:
     return "http://deb.debian.org/debian"
 
 
+def apt_check_valid_until() -> str:
+    """The host apt's ``Acquire::Check-Valid-Until`` ("true" unless configured otherwise).
+
+    Recipes that read a Debian testing suite (forky) get it as the build argument
+    ``APT_CHECK_VALID_UNTIL``: a machine whose mirror is a frozen snapshot turns the check off for
+    apt as a whole, and a testing suite's Release file expires within a week of the snapshot.
+    """
+    if not shutil.which("apt-config"):
+        return "true"
+    proc = run(["apt-config", "shell", "V", "Acquire::Check-Valid-Until"], check=False)
+    match = re.search(r"^V='(\w+)'", proc.stdout, re.MULTILINE)
+    return match.group(1) if proc.returncode == 0 and match else "true"
+
+
 def try_pull(ref: str, timeout: float = 45.0) -> bool:
     try:
         proc = subprocess.run(
@@ -150,6 +165,14 @@ def ensure_rootfs(log: list[str]) -> str:
     return tag
 
 
+def _optional_build_args(recipe: Recipe) -> list[str]:
+    """Build arguments only some recipes declare (docker warns about unused ones)."""
+    dockerfile = (recipe.directory / "Dockerfile").read_text(encoding="utf-8")
+    if re.search(r"^ARG APT_CHECK_VALID_UNTIL\b", dockerfile, re.MULTILINE):
+        return ["--build-arg", f"APT_CHECK_VALID_UNTIL={apt_check_valid_until()}"]
+    return []
+
+
 def build_recipe(recipe: Recipe, rootfs: str, log: list[str], force: bool = False) -> str:
     base_ref = SYSTEMD_IMAGE if recipe.needs_systemd_base else rootfs
     base_id = image_id(base_ref)
@@ -174,6 +197,7 @@ def build_recipe(recipe: Recipe, rootfs: str, log: list[str], force: bool = Fals
             f"ROOTFS_IMAGE={rootfs}",
             "--build-arg",
             f"SYSTEMD_IMAGE={SYSTEMD_IMAGE}",
+            *_optional_build_args(recipe),
             "-t",
             recipe.image,
             str(recipe.directory),

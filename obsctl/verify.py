@@ -30,6 +30,7 @@ from obsctl.clients.http import ClientError, HttpClient
 from obsctl.errors import ObsError
 from obsctl.paths import repo_root
 from obsctl.proc import run
+from obsctl.tools import command_version
 
 Status = Literal["ok", "fail", "unavailable", "warn"]
 
@@ -212,15 +213,6 @@ def metric_build_version(metrics_text: str, metric: str) -> str | None:
             match = re.search(r'[{,]version="([^"]*)"', line)
             if match:
                 return match.group(1)
-    return None
-
-
-def command_version(output: str) -> str | None:
-    """``<program>, version X.Y.Z (...)`` or ``<program> version X`` (first line of --version)."""
-    words = output.strip().splitlines()[0].replace(",", " ").split() if output.strip() else []
-    for i, word in enumerate(words[:-1]):
-        if word == "version":
-            return words[i + 1]
     return None
 
 

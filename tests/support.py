@@ -13,8 +13,40 @@ REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = REPO / ".venv" / "bin"
 
 
+# Programs of the Prometheus release the stack pins: found in the project's tools directory first
+# (scripts/bootstrap-ci.sh installs Debian forky's build there), and used only when their
+# major.minor is the pinned upstream image's (a 2.x promtool accepts what Prometheus 3 rejects).
+PROMETHEUS_PROGRAMS = ("prometheus", "promtool")
+
+
+@functools.cache
+def _prometheus_program(name: str) -> tuple[str | None, str]:
+    """(path, "") of a usable ``name``, or (None, why it is not usable)."""
+    from obsctl import tools  # noqa: PLC0415 - the rest of this module needs no obsctl
+
+    path = tools.find(name)
+    if path is None:
+        return None, f"'{name}' is not installed here (run scripts/bootstrap-ci.sh: {tools.tools_bin()})"
+    proc = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    version = tools.command_version(proc.stdout + proc.stderr) or "?"
+    want = tools.pinned_series(tools.PROMETHEUS)
+    if tools.series(version) != want:
+        return None, (
+            f"{path} is {name} {version}, not the pinned Prometheus {want[0]}.{want[1]}.x "
+            f"(run scripts/bootstrap-ci.sh: it installs forky's build into {tools.tools_bin()})"
+        )
+    return path, ""
+
+
 def tool(name: str) -> str:
-    """Path of a CLI tool, preferring the project's venv; skips the test when it is absent."""
+    """Path of a CLI tool, preferring the project's venv; skips the test when it is absent.
+
+    ``prometheus`` and ``promtool`` must also be of the pinned release (see PROMETHEUS_PROGRAMS)."""
+    if name in PROMETHEUS_PROGRAMS:
+        path, why = _prometheus_program(name)
+        if path is None:
+            pytest.skip(why)
+        return path
     venv_tool = VENV_BIN / name
     if venv_tool.exists():
         return str(venv_tool)

@@ -1,8 +1,9 @@
 """PromQL alerts as Prometheus rules, and `promtool test rules` cases built from synthetic series.
 
 Grafana evaluates the catalog's alerts, but Grafana cannot run here; Prometheus's own rule engine
-can (Debian's promtool). Each PromQL alert becomes ``(<concept expression>) <op> <threshold>`` with
-the same ``for`` and the same evaluation interval as its Grafana rule group, and gets three cases:
+can (promtool of the pinned Prometheus release, see obsctl.tools). Each PromQL alert becomes
+``(<concept expression>) <op> <threshold>`` with the same ``for`` and the same evaluation interval as
+its Grafana rule group, and gets three cases:
 
 - fires: series that put the concept past the threshold; the alert fires after ``for``;
 - before-for: the same series, checked one evaluation before ``for`` has elapsed: nothing fires;

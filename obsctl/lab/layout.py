@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from obsctl import tools
 from obsctl.paths import repo_root, state_dir
 
 NETWORK = "obs-lab"
@@ -15,7 +16,7 @@ CONTAINER_PREFIX = "obs-lab-"
 
 # Debian-built substitutes the monitoring stack uses where the upstream image cannot be pulled
 # (docs/conventions.md, Local images): side-loaded into mon-1's Docker daemon.
-SUBSTITUTE_RECIPES = ("prometheus-debian", "blackbox-debian")
+SUBSTITUTE_RECIPES = tuple(s.recipe for s in tools.SUBSTITUTES)
 
 
 @dataclass(frozen=True)

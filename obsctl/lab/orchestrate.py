@@ -20,9 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from obsctl import images, localaws
+from obsctl import images, localaws, tools
 from obsctl.errors import ObsError
 from obsctl.lab import docker, recap, secrets
 from obsctl.lab import inventory as lab_inventory
@@ -200,16 +198,12 @@ def substitute_images() -> list[str]:
 
 
 # Role variable of each upstream image -> the recipe of its Debian-built substitute.
-_SUBSTITUTES = {
-    "monitoring_stack_prometheus_image": "prometheus-debian",
-    "monitoring_stack_blackbox_image": "blackbox-debian",
-}
+_SUBSTITUTES = {s.variable: s.recipe for s in tools.SUBSTITUTES}
 
 
 def upstream_image(variable: str) -> str:
     """The pinned upstream image, read from the role's defaults (the one place it is written)."""
-    defaults = yaml.safe_load((repo_root() / "roles/monitoring_stack/defaults/main.yml").read_text(encoding="utf-8"))
-    return str(defaults[variable])
+    return tools.pinned_image(variable)
 
 
 def monitoring_vars() -> dict[str, Any]:

@@ -6,7 +6,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from obsctl.proc import require, run
+from obsctl import tools
+from obsctl.errors import ObsError
+from obsctl.proc import run
 from obsctl.schema import Shape, shape_problems
 from obsctl.validators import load_yaml_mapping
 
@@ -35,15 +37,23 @@ REQUIRED_LABELS = {"node": {"instance", "host", "env"}, "spring": {"instance", "
 _ADDRESS_LIKE = re.compile(r"[:/]")
 
 
+def _promtool_path() -> str:
+    """The project's promtool (tools.find: its own tools directory first, then the PATH)."""
+    found = tools.find("promtool")
+    if found is None:
+        raise ObsError(f"'promtool' is not in {tools.tools_bin()} nor on PATH", fix=tools.INSTALL_FIX)
+    return found
+
+
 def promtool_version() -> str:
-    promtool = require("promtool", "sudo apt-get install -y prometheus (Debian ships promtool with it)")
+    promtool = _promtool_path()
     out = run([promtool, "--version"], check=False)
     first = (out.stdout or out.stderr).strip().splitlines()
     return first[0] if first else "promtool (unknown version)"
 
 
 def _promtool(path: Path) -> list[str]:
-    promtool = require("promtool", "sudo apt-get install -y prometheus (Debian ships promtool with it)")
+    promtool = _promtool_path()
     proc = run([promtool, "check", "config", str(path)], check=False, timeout=60)
     if proc.returncode == 0:
         return []

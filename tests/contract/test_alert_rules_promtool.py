@@ -52,6 +52,8 @@ def test_translated_rules_pass_promtool_check(tmp_path: Path) -> None:
     proc = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"{2 * len(PROMQL)} rules found" in proc.stdout
+    version = subprocess.run([promtool, "--version"], capture_output=True, text=True, check=False).stdout
+    print(f"\npromtool used: {promtool}: {version.splitlines()[0] if version else '?'}")
 
 
 @pytest.mark.parametrize("alert", PROMQL, ids=[a.uid for a in PROMQL])

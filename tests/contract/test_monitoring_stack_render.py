@@ -3,8 +3,8 @@
 Rendering runs the role itself (``monitoring_stack_render_only``: no Docker, no migration) on the
 monitoring host of each inventory, over a local connection, into a temporary project directory.
 The results go through the project's validators, ``docker compose config`` (Compose v2 from the
-venv) and promtool. promtool here is Debian's 2.42 (printed by the test): the rendered
-prometheus.yml keeps to fields 2.42 understands, so the same check also holds for Prometheus 3.
+venv) and promtool of the pinned Prometheus release (Debian forky's build, installed by
+scripts/bootstrap-ci.sh; printed by the test; tests/support.tool refuses another major.minor).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""obsctl parity against a real Prometheus (Debian's 2.42) scraping real node_exporters on loopback.
+"""obsctl parity against a real Prometheus (Debian's build of the pinned 3.x) scraping real node_exporters on loopback.
 
 The lab (tests/fixtures/parity/lab.py) first scrapes a full node_exporter as job="node",
 instance="lab-host", then switches the same job/instance to a node_exporter without the netstat
@@ -17,7 +17,7 @@ import pytest
 
 from obsctl import cli, parity
 from obsctl.clients.prometheus import PrometheusClient
-from tests.support import REPO
+from tests.support import REPO, tool
 
 _spec = importlib.util.spec_from_file_location("parity_lab", REPO / "tests/fixtures/parity/lab.py")
 assert _spec and _spec.loader
@@ -28,6 +28,7 @@ _spec.loader.exec_module(lab)
 
 @pytest.fixture(scope="module")
 def running() -> Iterator[Any]:
+    assert tool("prometheus") == lab.PROMETHEUS  # skips unless it is the pinned release
     missing = lab.missing_programs()
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed (Debian packages prometheus, prometheus-node-exporter)")

@@ -1,17 +1,15 @@
 """Every PromQL expression of every dashboard panel, run by a real Prometheus over sample data.
 
-Debian's Prometheus 2.42 is started on a free loopback port over a TSDB backfilled with
+Debian's build of the Prometheus release the stack pins (3.5, from forky; tests/support.tool checks
+the major.minor) is started on a free loopback port over a TSDB backfilled with
 `promtool tsdb create-blocks-from openmetrics` from tests/fixtures/metrics/samples.py (a series for
 every catalogued metric). Each expression, with the dashboard variables replaced by real values,
-must parse (HTTP 400 "bad_data" otherwise) and return data. Prometheus 2.42 does not know
-Prometheus-3-only functions; none of the catalogued expressions uses one, so a parse here also holds
-on the Prometheus 3 the stack runs.
+must parse (HTTP 400 "bad_data" otherwise) and return data.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import time
@@ -26,6 +24,7 @@ import pytest
 from obsctl import dashboards
 from obsctl.signals import metrics, queries
 from tests.fixtures.metrics import samples
+from tests.support import tool
 
 # Values the dashboard variables take in the lab: app-1 runs api and chat behind nginx.
 MULTI = {"app": "api|chat", "instance": ".+", "pool": ".+", "host": "app-1"}
@@ -34,9 +33,7 @@ SINGLE_APPS = ("api", "chat")
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    binary, promtool = shutil.which("prometheus"), shutil.which("promtool")
-    if not binary or not promtool:
-        pytest.skip("Debian's prometheus/promtool are not installed (apt-get install prometheus)")
+    binary, promtool = tool("prometheus"), tool("promtool")  # each skips unless of the pinned release
     work = tmp_path_factory.mktemp("prom")
     end = int(time.time()) // 60 * 60
     openmetrics = work / "samples.om"

@@ -14,10 +14,16 @@ import time
 
 import pytest
 
-from obsctl import common, verify
+from obsctl import common, tools, verify
 from obsctl.verify import DASHBOARD_UIDS, Host, Report
+from tests.support import REPO
 
 NOW = 1_800_000_000.0
+
+
+RECORDED = REPO / "tests" / "fixtures" / "recorded"
+PROMETHEUS_BUILDINFO = (RECORDED / "prometheus-3.5.3-buildinfo.json").read_text(encoding="utf-8")
+BLACKBOX_METRICS = (RECORDED / "blackbox-0.28.0-metrics.txt").read_text(encoding="utf-8")
 
 
 def _targets(*health: tuple[str, str]) -> dict:
@@ -128,8 +134,10 @@ def test_unavailable_file_shapes():
     assert verify.parse_unavailable("") == {}
 
 
-class FakeTransport:
-    """Answers like a lab where Loki and Grafana could not run and everything else is healthy."""
+class LabTransportDouble:
+    """Test double of a Transport: answers like a lab where Loki and Grafana could not run and
+    everything else is healthy. Prometheus' buildinfo and the blackbox exporter's /metrics are the
+    real programs' responses, recorded (tests/fixtures/recorded/README.md)."""
 
     def __init__(self, prom_payload: dict) -> None:
         self.prom_payload = prom_payload
@@ -151,10 +159,10 @@ class FakeTransport:
         assert port not in (common.port("loki"), common.port("grafana")), (
             f"unavailable services must not be queried: {path}"
         )
-        if path == "/api/v1/status/buildinfo":
-            return 200, json.dumps({"status": "success", "data": {"version": "3.5.3+ds1"}})
+        if port == common.port("prometheus") and path == "/api/v1/status/buildinfo":
+            return 200, PROMETHEUS_BUILDINFO
         if port == common.port("blackbox") and path == "/metrics":
-            return 200, 'blackbox_exporter_build_info{goversion="go1.24",version="0.28.0"} 1\n'
+            return 200, BLACKBOX_METRICS
         assert path.startswith("/api/v1/targets"), f"unexpected request {port}{path}"
         return 200, json.dumps(self.prom_payload)
 
@@ -166,7 +174,7 @@ HOSTS = [
 
 
 def test_full_run_reports_unavailable_services_and_passes():
-    report = verify.verify(HOSTS, FakeTransport(_targets(("node", "up"), ("spring", "up"))), admin_password=None)
+    report = verify.verify(HOSTS, LabTransportDouble(_targets(("node", "up"), ("spring", "up"))), admin_password=None)
     by = {(r.component, r.check): r.status for r in report.results}
     assert by[("loki", "not running here")] == "unavailable"
     assert by[("grafana", "not running here")] == "unavailable"
@@ -182,7 +190,7 @@ def test_full_run_reports_unavailable_services_and_passes():
 
 
 def test_full_run_fails_on_a_down_target():
-    report = verify.verify(HOSTS, FakeTransport(_targets(("node", "up"), ("spring", "down"))), admin_password=None)
+    report = verify.verify(HOSTS, LabTransportDouble(_targets(("node", "up"), ("spring", "down"))), admin_password=None)
     assert report.failed
     json.loads(report.as_json())
 
@@ -214,8 +222,8 @@ def test_stack_images_name_substitutes():
     assert "upstream image" in details["monitoring-grafana-1 running"]
 
 
-class UnreachableAppHostTransportDouble(FakeTransport):
-    """Test double: the FakeTransport lab, except that app-1 cannot be reached at all (its SSH
+class UnreachableAppHostTransportDouble(LabTransportDouble):
+    """Test double: the LabTransportDouble lab, except that app-1 cannot be reached at all (its SSH
     through the tunnel times out), as TunnelTransport reports it."""
 
     def host_command(self, host: str, argv: list[str]) -> tuple[int, str, str]:
@@ -233,7 +241,7 @@ def test_unreachable_host_is_reported_as_unreachable_not_as_missing_software():
     assert not any("not installed" in r.detail for r in report.results)
 
 
-class HttpDownTransportDouble(FakeTransport):
+class HttpDownTransportDouble(LabTransportDouble):
     """Test double: hosts answer, but nothing listens on the monitoring server's HTTP ports."""
 
     def host_command(self, host: str, argv: list[str]) -> tuple[int, str, str]:
@@ -279,8 +287,20 @@ def test_command_version(text, expected):
 
 
 def test_versions_come_from_the_running_components():
-    metrics = '# HELP x\nblackbox_exporter_build_info{branch="",goversion="go1.24",version="0.28.0"} 1\n'
-    assert verify.metric_build_version(metrics, "blackbox_exporter_build_info") == "0.28.0"
-    payload = {"status": "success", "data": {"version": "3.5.3+ds1", "revision": "x"}}
-    assert verify.build_version(payload) == "3.5.3+ds1"
+    # The recorded answers of the real programs (Debian forky's builds, run from the substitutes).
+    assert verify.metric_build_version(BLACKBOX_METRICS, "blackbox_exporter_build_info") == "0.28.0"
+    assert verify.build_version(json.loads(PROMETHEUS_BUILDINFO)) == "3.5.3+ds1"
     assert verify.build_version(None) is None
+    # Another series' build_info line, or a comment naming the metric, is not taken for it.
+    assert (
+        verify.metric_build_version("# HELP blackbox_exporter_build_info x\n", "blackbox_exporter_build_info") is None
+    )
+    assert verify.metric_build_version(BLACKBOX_METRICS, "prometheus_build_info") is None
+
+
+def test_recorded_versions_are_of_the_pinned_series():
+    """The recordings stay those of the release the stack pins: re-record when the pin moves."""
+    prometheus = verify.build_version(json.loads(PROMETHEUS_BUILDINFO)) or ""
+    blackbox = verify.metric_build_version(BLACKBOX_METRICS, "blackbox_exporter_build_info") or ""
+    assert tools.series(prometheus) == tools.pinned_series(tools.PROMETHEUS)
+    assert tools.series(blackbox) == tools.pinned_series(tools.BLACKBOX)

@@ -1,7 +1,7 @@
 """What the monitoring_stack role left on the Molecule host, checked from the outside.
 
 Prometheus and the blackbox exporter run from obs/prometheus-debian and obs/blackbox-debian:
-Debian's builds (Prometheus 2.42, blackbox 0.23), not the pinned upstream images. Grafana and Loki
+Debian's builds (forky's Prometheus 3.5, blackbox 0.28), not the pinned upstream images. Grafana and Loki
 have no image on this machine; their runtime checks skip with the reason the role recorded.
 """
 
