@@ -105,7 +105,8 @@ def scope(alert: WebhookAlert) -> tuple[str, str]:
     """(application matcher, host matcher) for the catalog's ``%(m)s`` slot, from the alert's labels."""
     labels = alert.labels
     service = labels.get("app") or labels.get("service") or ""
-    host = (labels.get("host") or labels.get("instance") or "").split(":", 1)[0]
+    instance = re.sub(r"^[a-z][a-z0-9+.-]*://", "", labels.get("host") or labels.get("instance") or "", flags=re.I)
+    host = instance.split("/", 1)[0].split(":", 1)[0]  # host:port, or a probed URL's host
     app_m = f"app={_quote(service)}" if service else ""
     host_m = f"instance=~{_quote(re.escape(host) + '(:[0-9]+)?')}" if host else ""
     return app_m, host_m

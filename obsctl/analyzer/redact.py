@@ -40,7 +40,7 @@ def _card(match: re.Match[str]) -> str:
     return _tag("card") if 13 <= len(digits) <= 19 and _luhn(digits) else match.group(0)
 
 
-_SECRET_KEYS = (  # noqa: S105 - names of keys whose values are secrets, not secrets themselves
+_SENSITIVE_NAMES = (  # names of keys whose values are secrets
     r"(?:pass(?:word|wd)?|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
     r"|client[_-]?secret|credentials?|auth)"
 )
@@ -70,7 +70,7 @@ RULES: tuple[tuple[str, re.Pattern[str], str | Replacer], ...] = (
     ("slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), _tag("api-key")),
     (
         "secret pair",
-        re.compile(rf"""(?i)(["']?\b\w*{_SECRET_KEYS}\w*["']?\s*[:=]\s*)(["']?)[^\s"',;&}}]+\2"""),
+        re.compile(rf"""(?i)(["']?\b\w*{_SENSITIVE_NAMES}\w*["']?\s*[:=]\s*)(["']?)[^\s"',;&}}]+\2"""),
         lambda m: f"{m.group(1)}{m.group(2)}{_tag('secret')}{m.group(2)}",
     ),
     ("email", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"), _tag("email")),
