@@ -13,9 +13,24 @@ from obsctl.analyzer.evidence import EvidencePack
 from obsctl.analyzer.owners import Owner
 from obsctl.analyzer.payload import WebhookAlert
 from obsctl.analyzer.redact import redact
-from obsctl.clients.discord import DiscordMessage, Embed, EmbedField, fit_to_limits
+from obsctl.clients.discord import LIMITS, DiscordMessage, Embed, EmbedField, fit_to_limits, truncate
 from obsctl.incidents.store import Incident
 
+# Shares of Discord's 6000-character message total, so that the summary and the cause survive a
+# long answer (the generic fit would shrink the description first). Their sum, with the title,
+# the short fields and the field names, stays under LIMITS.total; fit_to_limits stays the guard.
+BUDGET = {
+    "description": 1500,
+    "Probable cause": 700,
+    "Impact": 400,
+    "Recommended actions": 800,
+    "Evidence": 800,
+    "Links": 500,
+    "Sources unavailable": 300,
+    "footer": 200,
+}
+# 400: the short fields (severity, service, owner, confidence: at most 100 each) and every field name.
+assert LIMITS.title + sum(BUDGET.values()) + 400 <= LIMITS.total, "the analyzer's message budget exceeds Discord's"
 COLOURS = {"P1": 0xD62728, "P2": 0xFF7F0E, "P3": 0xFFBF00, "P4": 0x1F77B4, "resolved": 0x2CA02C}
 
 
@@ -90,13 +105,17 @@ def analysis_message(
     ]
     if pack.errors:
         fields.append(EmbedField("Sources unavailable", "\n".join(pack.errors)))
+    fields = [
+        EmbedField(f.name, truncate(f.value, min(BUDGET.get(f.name, 100), LIMITS.field_value)), f.inline)
+        for f in fields
+    ]
     embed = Embed(
         title=title,
-        description=str(analysis.get("summary", "")),
+        description=truncate(str(analysis.get("summary", "")), BUDGET["description"]),
         url=alert.dashboard_url or alert.generator_url,
         color=COLOURS.get(incident.severity, COLOURS["P4"]),
         fields=fields,
-        footer=footer_text,
+        footer=truncate(footer_text, BUDGET["footer"]),
         timestamp=incident.started_at.isoformat(),
     )
     content = f"{mention} {incident.severity} incident #{incident.id}: {incident.alertname} on {service}".strip()

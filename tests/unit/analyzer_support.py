@@ -25,7 +25,7 @@ from obsctl.analyzer.wiring import build
 from tests.support import REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "analyzer"
-TOKEN = "t0ken-for-tests-only"  # noqa: S105 - the test's own credential
+TOKEN = "t0ken-for-tests-only"
 DISCORD_URL = "https://discord.test/api/webhooks/123/secret-token"
 OWNER_ROLE = "123456789012345678"
 
@@ -83,7 +83,7 @@ class UpstreamTestDouble:
         hosts = {f"{p}.test" for p in ("anthropic", "openai", "gemini")} if provider is None else {f"{provider}.test"}
         return [r for r in self.seen if r.url.host in hosts]
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
+    def handle(self, request: httpx.Request) -> httpx.Response:  # noqa: PLR0911 - one answer per server
         self.seen.append(request)
         host = request.url.host
         if host == "prometheus.test":
@@ -98,7 +98,12 @@ class UpstreamTestDouble:
             return httpx.Response(200, json={"status": "success", "data": {"resultType": "streams", "result": result}})
         if host == "grafana.test":
             end = int(request.url.params["to"])
-            deploy = {"id": 7, "time": end - 15 * 60 * 1000, "tags": ["deployment", "chat", "1.4.2"], "text": "chat 1.4.2"}
+            deploy = {
+                "id": 7,
+                "time": end - 15 * 60 * 1000,
+                "tags": ["deployment", "chat", "1.4.2"],
+                "text": "chat 1.4.2",
+            }
             return httpx.Response(200, json=[deploy])
         if host.endswith(".test") and host.split(".")[0] in ("anthropic", "openai", "gemini"):
             provider = host.split(".")[0]
@@ -115,7 +120,7 @@ class UpstreamTestDouble:
         return httpx.Response(404, json={"error": f"test double has no route for {request.url}"})
 
 
-def settings(tmp_path: Path, providers: tuple[str, ...] = ("anthropic", "openai"), **overrides: Any) -> Settings:  # noqa: ANN401
+def settings(tmp_path: Path, providers: tuple[str, ...] = ("anthropic", "openai"), **overrides: Any) -> Settings:
     owners = tmp_path / "owners.yml"
     owners.write_text(f'services:\n  chat: "role:{OWNER_ROLE}"\n', encoding="utf-8")
     base: dict[str, Any] = {
@@ -139,7 +144,7 @@ def settings(tmp_path: Path, providers: tuple[str, ...] = ("anthropic", "openai"
     return Settings(**base)
 
 
-def analyzer(tmp_path: Path, double: UpstreamTestDouble, **overrides: Any) -> Analyzer:  # noqa: ANN401
+def analyzer(tmp_path: Path, double: UpstreamTestDouble, **overrides: Any) -> Analyzer:
     return build(settings(tmp_path, **overrides), transport=double.transport())
 
 

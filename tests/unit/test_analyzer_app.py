@@ -74,7 +74,7 @@ def test_an_oversized_body_is_413_whether_announced_or_streamed(service: Analyze
     with client_for(service, max_body=4096) as client:
         announced = client.post("/webhook", content=big, headers=BEARER)
 
-        def chunks():  # noqa: ANN202 - no Content-Length: the limit is found while reading
+        def chunks():
             yield big[:3000]
             yield big[3000:]
 

@@ -29,7 +29,7 @@ from tests.unit.analyzer_support import (
 GRAFANA = "grafana_webhook.json"
 
 
-def double_for(**kwargs: Any) -> UpstreamTestDouble:  # noqa: ANN401
+def double_for(**kwargs: Any) -> UpstreamTestDouble:
     return UpstreamTestDouble(alert_start=start_of(GRAFANA), **kwargs)
 
 
@@ -105,7 +105,10 @@ def test_a_p1_alert_is_analysed_once_posted_with_owner_and_evidence_and_closed_b
     metrics = service.metrics.render().decode()
     assert 'obs_analyzer_analyses_total{outcome="llm"} 1.0' in metrics
     assert 'obs_analyzer_analyses_total{outcome="duplicate"} 2.0' in metrics
-    assert 'obs_analyzer_llm_tokens_used_total{model="anthropic-model",provider="anthropic",type="input"} 1200.0' in metrics
+    assert (
+        'obs_analyzer_llm_tokens_used_total{model="anthropic-model",provider="anthropic",type="input"} 1200.0'
+        in metrics
+    )
 
 
 def test_p3_and_p4_are_recorded_not_analysed_nor_posted(tmp_path: Path) -> None:
@@ -136,14 +139,18 @@ def test_a_failing_provider_is_retried_once_then_the_next_one_answers(tmp_path: 
     assert sent["response_format"] == {"type": "json_object"}
     assert double.llm_requests("openai")[0].headers["authorization"] == "Bearer key-openai"
     metrics = service.metrics.render().decode()
-    assert 'obs_analyzer_llm_requests_total{model="anthropic-model",outcome="error",provider="anthropic"} 2.0' in metrics
+    assert (
+        'obs_analyzer_llm_requests_total{model="anthropic-model",outcome="error",provider="anthropic"} 2.0' in metrics
+    )
 
 
 def test_an_answer_citing_unknown_evidence_is_rejected_and_ends_in_the_deterministic_summary(tmp_path: Path) -> None:
     invented = valid_answer(["D1", "M99"])  # M99 is not in the pack
     broken = {"summary": "no schema"}
     double = double_for(
-        llm_answers={"gemini": [ok("gemini", invented), httpx.Response(200, json=llm_body("gemini", json.dumps(broken)))]}
+        llm_answers={
+            "gemini": [ok("gemini", invented), httpx.Response(200, json=llm_body("gemini", json.dumps(broken)))]
+        }
     )
     service = analyzer(tmp_path, double, providers=("gemini",))
     receive(service, body(GRAFANA))
@@ -170,7 +177,10 @@ def test_over_budget_no_call_is_made_and_the_summary_says_why(tmp_path: Path) ->
     assert incident.analysis is not None
     assert incident.analysis["note"] == "over budget: hourly cap of 1 LLM calls reached"
     assert double.llm_requests() == []
-    assert "no LLM (over budget: hourly cap of 1 LLM calls reached)" in double.discord_bodies[0]["embeds"][0]["footer"]["text"]
+    assert (
+        "no LLM (over budget: hourly cap of 1 LLM calls reached)"
+        in double.discord_bodies[0]["embeds"][0]["footer"]["text"]
+    )
 
 
 def test_the_cost_cap_counts_the_estimate_of_the_next_call(tmp_path: Path) -> None:

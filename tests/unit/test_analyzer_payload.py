@@ -55,7 +55,7 @@ def test_alertmanager_v4_payload() -> None:
         (lambda d: d["alerts"][0]["labels"].update(severity=1), "alerts[0].labels.severity"),
     ],
 )
-def test_a_malformed_payload_names_the_field(mutate, field: str) -> None:  # noqa: ANN001
+def test_a_malformed_payload_names_the_field(mutate, field: str) -> None:
     data = fixture("alertmanager_webhook.json")
     mutate(data)
     with pytest.raises(PayloadError) as exc:
