@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from obsctl.analyzer.config import Settings
 from obsctl.analyzer.evidence import AnnotationFetcher, EvidenceCollector
 from obsctl.analyzer.llm import AnalysisChain, Budget, Configured
@@ -14,14 +12,15 @@ from obsctl.analyzer.owners import load_owners
 from obsctl.analyzer.service import Analyzer, Sender
 from obsctl.clients import grafana
 from obsctl.clients.discord import DiscordWebhook
+from obsctl.clients.http import Transport
 from obsctl.clients.llm import LlmClient
 from obsctl.clients.loki import LokiClient
 from obsctl.clients.prometheus import PrometheusClient
 from obsctl.incidents.store import IncidentStore, LlmLedger, WorkQueue
 
 
-def build(settings: Settings, *, transport: httpx.BaseTransport | None = None) -> Analyzer:
-    """``transport`` routes every outgoing call (tests: an httpx.MockTransport test double)."""
+def build(settings: Settings, *, transport: Transport | None = None) -> Analyzer:
+    """``transport`` routes every outgoing call (tests: a MockTransport test double)."""
     owners = load_owners(settings.owners)  # validated before anything starts
     store = IncidentStore(settings.db)
     queue = WorkQueue(store, capacity=settings.queue_capacity)
