@@ -9,7 +9,6 @@ does not reset it) must allow it; over budget means the deterministic summary wi
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -234,7 +233,3 @@ class AnalysisChain:
     @staticmethod
     def _fallback(pack: EvidencePack, note: str, attempts: list[Attempt], spent: float = 0.0) -> Outcome:
         return Outcome(deterministic_summary(pack), "deterministic", cost_usd=spent, note=note, attempts=attempts)
-
-
-def dumps(outcome: Outcome) -> str:
-    return json.dumps(outcome.analysis, sort_keys=True)

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import base64
+import time
+import warnings
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
+
+with warnings.catch_warnings():
+    # Starlette 1.x announces, on import, a move of its TestClient to `httpx2`; it still drives the app.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
+    from fastapi.testclient import TestClient
 
 from obsctl.analyzer.app import authorized, create_app
 from obsctl.analyzer.service import Analyzer
@@ -14,8 +20,6 @@ from obsctl.incidents.store import IncidentStore
 from tests.unit.analyzer_support import TOKEN, UpstreamTestDouble, analyzer, body, start_of
 
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
-# Starlette 1.x announces a move of its TestClient to `httpx2`; the client still drives the app as before.
-pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient` is deprecated")
 
 
 def client_for(service: Analyzer, max_body: int = 64 * 1024) -> TestClient:
@@ -126,3 +130,17 @@ def test_metrics_expose_queue_depth_webhook_codes_and_analyses(service: Analyzer
     assert 'obs_analyzer_webhook_requests_total{code="422"} 1.0' in text
     assert 'obs_analyzer_analyses_total{outcome="llm"} 0.0' in text
     assert health == {"status": "ok", "queue_depth": 1}
+
+
+def test_the_background_worker_processes_what_the_webhook_accepted(tmp_path: Path) -> None:
+    double = UpstreamTestDouble(alert_start=start_of("alertmanager_webhook.json"))
+    service = analyzer(tmp_path, double, providers=())
+    app = create_app(service, token=TOKEN, user="grafana", max_body=64 * 1024, worker=True)
+    with TestClient(app) as client:  # the lifespan starts the worker thread and stops it on exit
+        assert client.post("/webhook", content=body("alertmanager_webhook.json"), headers=BEARER).status_code == 202
+        deadline = time.monotonic() + 5
+        while service.queue.depth() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert service.queue.depth() == 0
+    assert [i.outcome for i in service.store.list()] == ["deterministic"]
+    assert len(double.discord_bodies) == 1
