@@ -194,6 +194,11 @@ class Analyzer:
 
     def run(self, stop: threading.Event, idle: float = 5.0) -> None:
         while not stop.is_set():
-            if self.process_pending() == 0:
+            try:
+                taken = self.process_pending()
+            except Exception:  # the queue itself failed (disk full, locked file): keep the worker alive
+                log.exception("the analyzer queue could not be read; retrying in %ss", idle)
+                taken = 0
+            if taken == 0:
                 self.wake.wait(idle)
                 self.wake.clear()

@@ -545,10 +545,12 @@ class WorkQueue:
 
     def depth(self) -> int:
         """Items waiting or being worked on (failed ones are not counted)."""
-        return int(self._store._db.execute("SELECT COUNT(*) FROM queue WHERE state != 'failed'").fetchone()[0])
+        with self._store._lock:  # read from the metrics thread while the worker writes
+            return int(self._store._db.execute("SELECT COUNT(*) FROM queue WHERE state != 'failed'").fetchone()[0])
 
     def failed(self) -> int:
-        return int(self._store._db.execute("SELECT COUNT(*) FROM queue WHERE state = 'failed'").fetchone()[0])
+        with self._store._lock:
+            return int(self._store._db.execute("SELECT COUNT(*) FROM queue WHERE state = 'failed'").fetchone()[0])
 
 
 @dataclass(frozen=True)
@@ -592,7 +594,8 @@ class LlmLedger:
             )
 
     def since(self, start: float) -> Usage:
-        row = self._store._db.execute(
-            "SELECT COUNT(*) AS n, COALESCE(SUM(cost_usd), 0) AS cost FROM llm_calls WHERE at >= ?", (start,)
-        ).fetchone()
+        with self._store._lock:
+            row = self._store._db.execute(
+                "SELECT COUNT(*) AS n, COALESCE(SUM(cost_usd), 0) AS cost FROM llm_calls WHERE at >= ?", (start,)
+            ).fetchone()
         return Usage(int(row["n"]), float(row["cost"]))
