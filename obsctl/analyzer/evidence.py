@@ -312,7 +312,10 @@ def deterministic_summary(pack: EvidencePack, *, top: int = 3) -> dict[str, Any]
     return {
         "summary": (alert[0].detail if alert else "alert") + " — " + " | ".join(parts),
         "probable_cause": {"text": cause, "evidence": [i.id for i in cause_from] or [i.id for i in alert]},
-        "impact": {"text": "see the changed signals", "evidence": [m.id for m in metrics] or [i.id for i in alert]},
+        "impact": {
+            "text": f"{metrics[0].title}: {metrics[0].detail}" if metrics else "not measured: no signal in the pack",
+            "evidence": [m.id for m in metrics[:1]] or [i.id for i in alert],
+        },
         "actions": [{"text": "check the deployment and roll back if it is the cause", "evidence": [deploys[0].id]}]
         if deploys
         else [],

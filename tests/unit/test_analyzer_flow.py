@@ -202,6 +202,9 @@ def test_without_any_provider_the_deterministic_analysis_is_still_useful(tmp_pat
     # the double places the deploy 15 min before the end of the window asked for (alert + 5 min)
     assert "recent deploys: [D1] deployment 10 min before the alert: chat 1.4.2" in embed["description"]
     assert embed["footer"]["text"].startswith("no LLM (no LLM provider configured)")
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Probable cause"] == "a deployment shortly before the alert (chat 1.4.2) [D1]"
+    assert fields["Impact"].endswith("vs 0.01 a day earlier [M1]")
 
 
 def test_discord_down_keeps_the_item_and_the_retry_posts_without_a_second_analysis(tmp_path: Path) -> None:
