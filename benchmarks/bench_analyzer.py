@@ -182,6 +182,13 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                 except httpx.TransportError:
                     time.sleep(0.1)
             rss_idle = rss_kib(proc.pid)[0]
+            # Control: the same server's cheapest answer, idle, shows what the machine itself adds.
+            control = []
+            for _ in range(200):
+                t0 = time.perf_counter()
+                client.get("/healthz")
+                control.append(time.perf_counter() - t0)
+                time.sleep(0.01)
             latencies: list[float] = []
             codes: dict[int, int] = {}
             interval = args.seconds / args.notifications
@@ -213,6 +220,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     left = db.execute("SELECT COUNT(*) FROM queue").fetchone()[0]
     accepted = codes.get(202, 0)
     quantiles = statistics.quantiles(latencies, n=100)
+    control_q = statistics.quantiles(control, n=100)
     rows = [
         ("notifications sent / accepted (202)", f"{args.notifications} / {accepted}", ""),
         ("other answers", str({c: n for c, n in codes.items() if c != 202} or "none"), "0"),
@@ -226,6 +234,11 @@ def main() -> int:  # noqa: PLR0915 - one linear script
             "webhook latency p50 / p99 / max",
             f"{quantiles[49] * 1000:.1f} / {quantiles[98] * 1000:.1f} / {max(latencies) * 1000:.1f} ms",
             "p99 <= 50 ms",
+        ),
+        (
+            "control: GET /healthz on the idle analyzer p50 / p99",
+            f"{control_q[49] * 1000:.1f} / {control_q[98] * 1000:.1f} ms",
+            "",
         ),
         ("queue drained after the storm in", f"{drain_seconds:.1f} s", ""),
         (

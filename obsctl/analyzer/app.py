@@ -100,7 +100,7 @@ def create_app(
         except PayloadError as exc:
             return answer(422, {"detail": exc.fields})
         try:
-            queue_id = await asyncio.to_thread(analyzer.queue.put, payload.source(), body.decode())
+            queue_id = await asyncio.to_thread(analyzer.intake.put, payload.source(), body.decode())
         except QueueFull as exc:
             return answer(503, {"detail": exc.message}, {"Retry-After": str(RETRY_AFTER_SECONDS)})
         analyzer.wake.set()
@@ -112,6 +112,6 @@ def create_app(
 
     @app.get("/healthz")
     def healthz() -> dict[str, object]:
-        return {"status": "ok", "queue_depth": analyzer.queue.depth()}
+        return {"status": "ok", "queue_depth": analyzer.intake.depth()}
 
     return app

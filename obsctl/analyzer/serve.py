@@ -22,5 +22,8 @@ def serve(*, host: str, port: int, log_level: str) -> int:
     settings = Settings.from_env(os.environ)
     analyzer = build(settings)
     app = create_app(analyzer, token=settings.token, user=settings.user, max_body=settings.max_body)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    finally:
+        analyzer.close()
     return EXIT_OK

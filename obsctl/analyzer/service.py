@@ -59,10 +59,14 @@ class Analyzer:
         *,
         send: Sender | None,
         owners: OwnerMap | None = None,
+        intake: WorkQueue | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``queue`` is the worker's handle on the queue; ``intake`` (default: the same) the webhook's,
+        on its own connection so that accepting never waits behind the worker's commits."""
         self.store = store
         self.queue = queue
+        self.intake = intake or queue
         self.collector = collector
         self.chain = chain
         self.metrics = metrics
@@ -70,6 +74,12 @@ class Analyzer:
         self.owners = owners or OwnerMap({})
         self.clock = clock
         self.wake = threading.Event()
+
+    def close(self) -> None:
+        """Close the incident log's connections (the worker's, and the intake's when separate)."""
+        if self.intake is not self.queue:
+            self.intake.close()
+        self.store.close()
 
     # -- one queue item --------------------------------------------------------------------------
     def process(self, item: QueueItem) -> list[str]:

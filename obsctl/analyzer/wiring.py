@@ -22,9 +22,14 @@ from obsctl.incidents.store import IncidentStore, LlmLedger, WorkQueue
 def build(settings: Settings, *, transport: Transport | None = None) -> Analyzer:
     """``transport`` routes every outgoing call (tests: a MockTransport test double)."""
     owners = load_owners(settings.owners)  # validated before anything starts
-    store = IncidentStore(settings.db)
+    # Two connections to the one file: the webhook's commits are durable one by one (FULL: the 202
+    # promises the alert is on disk); the worker's are not fsynced each (NORMAL) — its work is
+    # idempotent and redone from the durable queue after a power loss — so that accepting a
+    # notification never waits behind the worker's fsyncs (the webhook's p99).
+    store = IncidentStore(settings.db, synchronous="NORMAL")
     queue = WorkQueue(store, capacity=settings.queue_capacity)
-    metrics = AnalyzerMetrics(lambda: float(queue.depth()))
+    intake = WorkQueue(IncidentStore(settings.db), capacity=settings.queue_capacity)
+    metrics = AnalyzerMetrics(lambda: float(intake.depth()))
     prometheus = PrometheusClient(settings.prometheus_url, transport=transport) if settings.prometheus_url else None
     loki = LokiClient(settings.loki_url, transport=transport) if settings.loki_url else None
     fetch: AnnotationFetcher | None = None
@@ -49,4 +54,5 @@ def build(settings: Settings, *, transport: Transport | None = None) -> Analyzer
     send: Sender | None = None
     if settings.discord_webhook_url:
         send = DiscordWebhook(settings.discord_webhook_url, transport=transport).send
-    return Analyzer(store, queue, EvidenceCollector(prometheus, loki, fetch), chain, metrics, send=send, owners=owners)
+    collector = EvidenceCollector(prometheus, loki, fetch)
+    return Analyzer(store, queue, collector, chain, metrics, send=send, owners=owners, intake=intake)

@@ -211,7 +211,13 @@ class NewAlert:
 class IncidentStore:
     """Open with ``IncidentStore(path)``; the file and its directory are created when missing."""
 
-    def __init__(self, path: Path | str, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self, path: Path | str, *, timeout: float = 5.0, synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    ) -> None:
+        """``synchronous``: FULL (default) makes every commit durable on its own (an fsync each);
+        NORMAL, in WAL mode, survives a crash of the process but may lose the last commits on a power
+        loss — for a writer whose work is idempotent and redone from a durable record (the
+        analyzer's worker: see :class:`WorkQueue`)."""
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -227,6 +233,7 @@ class IncidentStore:
         self._lock = threading.RLock()
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={'NORMAL' if synchronous == 'NORMAL' else 'FULL'}")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             self._migrate()
@@ -486,7 +493,8 @@ class WorkQueue:
     """The analyzer's persistent work queue, in the incident log's file (same WAL, migration 2).
 
     An accepted notification is committed here *before* the webhook answers 202, so a crash or a
-    restart never loses it. ``claim`` hands the oldest due item to the worker (state ``working``);
+    restart never loses it (open the intake's store with ``synchronous="FULL"``, the default: the
+    commit is on disk before the answer). ``claim`` hands the oldest due item to the worker (state ``working``);
     ``done`` deletes it; ``retry_later`` puts it back with a delay, and after ``max_attempts`` the
     item is parked as ``failed`` (kept for a person, never dropped). Items left ``working`` by a
     process that died are pending again when the next process opens the queue.
@@ -500,6 +508,9 @@ class WorkQueue:
         self.max_attempts = max_attempts
         with store._tx() as db:
             db.execute("UPDATE queue SET state = 'pending' WHERE state = 'working'")
+
+    def close(self) -> None:
+        self._store.close()
 
     def put(self, source: str, body: str, *, now: datetime | None = None) -> int:
         """Persist one accepted body; raise QueueFull when ``capacity`` items are waiting."""

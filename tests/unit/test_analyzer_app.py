@@ -106,7 +106,7 @@ def test_an_accepted_alert_survives_a_restart_and_is_processed_by_the_next_proce
         assert client.post("/webhook", content=body("alertmanager_webhook.json"), headers=BEARER).status_code == 202
     claimed = first.queue.claim()  # the first process took it and died before finishing
     assert claimed is not None
-    first.store.close()
+    first.close()
 
     second = analyzer(tmp_path, double, providers=())  # a new process on the same file
     assert second.queue.depth() == 1
