@@ -90,6 +90,8 @@ class Provider(Protocol):
     def provider(self) -> str: ...
     @property
     def model(self) -> str: ...
+    @property
+    def max_tokens(self) -> int: ...
 
     def complete(self, system: str, user: str) -> Completion: ...
 
@@ -163,7 +165,6 @@ class Outcome:
 class Configured:
     client: Provider
     price: Price
-    max_output_tokens: int = 1024
 
 
 Observer = Callable[[Attempt], None]
@@ -195,7 +196,7 @@ class AnalysisChain:
         for configured in self.providers:
             client = configured.client
             for _ in range(self.ATTEMPTS_PER_PROVIDER):
-                refusal = self.budget.refusal(configured.price.cost(estimated_in, configured.max_output_tokens))
+                refusal = self.budget.refusal(configured.price.cost(estimated_in, client.max_tokens))
                 if refusal:
                     return self._fallback(pack, f"over budget: {refusal}", attempts, spent)
                 started = self.clock()

@@ -7,7 +7,7 @@ provider turns (system prompt, user prompt) into one request and its answer into
 - Anthropic ``POST /v1/messages`` (headers ``x-api-key``, ``anthropic-version``), body ``{model,
   max_tokens, system, messages: [{role: user, content}]}``; answer ``{content: [{type: text, text}],
   usage: {input_tokens, output_tokens}}``.
-- OpenAI ``POST /v1/chat/completions`` (``Authorization: Bearer``), body ``{model, max_tokens,
+- OpenAI ``POST /v1/chat/completions`` (``Authorization: Bearer``), body ``{model, max_completion_tokens,
   messages: [{role: system|user, content}], response_format: {type: json_object}}``; answer
   ``{choices: [{message: {content}}], usage: {prompt_tokens, completion_tokens}}``.
 - Gemini ``POST /v1beta/models/{model}:generateContent`` (``x-goog-api-key``), body ``{systemInstruction:
@@ -97,9 +97,10 @@ class LlmClient:
                 "messages": [{"role": "user", "content": user}],
             }
         if self.provider == "openai":
+            # max_completion_tokens: the reasoning models refuse the older max_tokens; all accept this.
             return "/v1/chat/completions", {
                 "model": self.model,
-                "max_tokens": self.max_tokens,
+                "max_completion_tokens": self.max_tokens,
                 "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
                 "response_format": {"type": "json_object"},
             }

@@ -84,6 +84,12 @@ def test_each_provider_sends_its_documented_request_and_reads_its_usage(
     if provider == "anthropic":
         assert seen[0].headers["anthropic-version"] == ANTHROPIC_VERSION
         assert sent["system"] == "system text" and sent["max_tokens"] == 1024
+    if provider == "openai":
+        assert sent["max_completion_tokens"] == 1024 and "max_tokens" not in sent
+        assert sent["messages"][0] == {"role": "system", "content": "system text"}
+    if provider == "gemini":
+        assert sent["systemInstruction"] == {"parts": [{"text": "system text"}]}
+        assert sent["generationConfig"]["responseMimeType"] == "application/json"
 
 
 def test_an_answer_in_another_shape_is_a_client_error_naming_the_provider() -> None:
