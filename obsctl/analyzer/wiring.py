@@ -30,8 +30,13 @@ def build(settings: Settings, *, transport: Transport | None = None) -> Analyzer
     queue = WorkQueue(store, capacity=settings.queue_capacity)
     intake = WorkQueue(IncidentStore(settings.db), capacity=settings.queue_capacity)
     metrics = AnalyzerMetrics(lambda: float(intake.depth()))
-    prometheus = PrometheusClient(settings.prometheus_url, transport=transport) if settings.prometheus_url else None
-    loki = LokiClient(settings.loki_url, transport=transport) if settings.loki_url else None
+    # Evidence is best effort and bounded in time: a slow source costs at most ~2 x 5 s per query.
+    prometheus = (
+        PrometheusClient(settings.prometheus_url, timeout=5.0, retries=1, transport=transport)
+        if settings.prometheus_url
+        else None
+    )
+    loki = LokiClient(settings.loki_url, timeout=5.0, retries=1, transport=transport) if settings.loki_url else None
     fetch: AnnotationFetcher | None = None
     if settings.grafana_url:
         url, token = settings.grafana_url, settings.grafana_token
