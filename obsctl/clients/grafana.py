@@ -112,3 +112,34 @@ def create_annotation(
                 fix="check that the URL is Grafana's root (no extra path)",
             )
         return answer
+
+
+def list_annotations(
+    base_url: str,
+    token: str,
+    *,
+    start_ms: int,
+    end_ms: int,
+    tags: list[str] | None = None,
+    limit: int = 20,
+    timeout: float = 10.0,
+    transport: httpx.BaseTransport | None = None,
+) -> list[dict[str, Any]]:
+    """``GET /api/annotations?from=&to=&tags=&limit=&type=annotation``: the annotations in
+    [start_ms, end_ms] carrying every one of ``tags`` (Grafana ANDs repeated ``tags``), newest first;
+    each is ``{id, time, timeEnd, tags, text, dashboardUID, ...}``. The token needs
+    ``annotations:read`` (Viewer role)."""
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"} if token else None
+    params: dict[str, Any] = {"from": start_ms, "to": end_ms, "limit": limit, "type": "annotation"}
+    if tags:
+        params["tags"] = list(tags)
+    with HttpClient(SERVER, base_url, headers=headers, timeout=timeout, transport=transport) as http:
+        answer = http.get_json("/api/annotations", params=params)
+        if not isinstance(answer, list):
+            raise ClientError(
+                SERVER,
+                http.url_of("/api/annotations"),
+                f"answered no list of annotations: {str(answer)[:200]}",
+                fix="check that the URL is Grafana's root (no extra path)",
+            )
+        return [item for item in answer if isinstance(item, dict)]

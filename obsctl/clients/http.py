@@ -22,6 +22,8 @@ import httpx
 
 from obsctl.errors import ObsError
 
+# The seam through which tests route a client's calls to a test double (httpx.MockTransport).
+Transport = httpx.BaseTransport
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_RETRY_AFTER_SECONDS = 30.0
 

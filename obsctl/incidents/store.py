@@ -16,6 +16,7 @@ from __future__ import annotations
 import builtins
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from obsctl.errors import ObsError
 
 Status = Literal["firing", "resolved"]
 SEVERITIES = ("P1", "P2", "P3", "P4")
+DEFAULT_DB = "/var/lib/obs-analyzer/incidents.db"  # the analyzer's log on the monitoring host
 
 _MIGRATIONS: tuple[str, ...] = (
     # 1: incidents and audit
@@ -69,6 +71,32 @@ _MIGRATIONS: tuple[str, ...] = (
         detail      TEXT NOT NULL DEFAULT '',
         incident_id INTEGER REFERENCES incidents (id)
     );
+    """,
+    # 2: the analyzer's work queue (accepted webhook bodies, kept until processed) and its LLM ledger
+    """
+    CREATE TABLE queue (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        received_at TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        body        TEXT NOT NULL,
+        state       TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'working', 'failed')),
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        not_before  REAL NOT NULL DEFAULT 0,
+        last_error  TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX queue_state ON queue (state, id);
+    CREATE TABLE llm_calls (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        at          REAL NOT NULL,
+        provider    TEXT NOT NULL,
+        model       TEXT NOT NULL,
+        ok          INTEGER NOT NULL,
+        input_tokens  INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_usd    REAL NOT NULL DEFAULT 0,
+        incident_id INTEGER
+    );
+    CREATE INDEX llm_calls_at ON llm_calls (at);
     """,
 )
 
@@ -183,7 +211,13 @@ class NewAlert:
 class IncidentStore:
     """Open with ``IncidentStore(path)``; the file and its directory are created when missing."""
 
-    def __init__(self, path: Path | str, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self, path: Path | str, *, timeout: float = 5.0, synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    ) -> None:
+        """``synchronous``: FULL (default) makes every commit durable on its own (an fsync each);
+        NORMAL, in WAL mode, survives a crash of the process but may lose the last commits on a power
+        loss — for a writer whose work is idempotent and redone from a durable record (the
+        analyzer's worker: see :class:`WorkQueue`)."""
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -194,8 +228,12 @@ class IncidentStore:
                 fix="check the path and that this user may write to its directory",
             ) from None
         self._db.row_factory = sqlite3.Row
+        # One connection may serve several threads (the webhook's request threads): one
+        # transaction at a time on it. Other processes are kept apart by SQLite's own locking.
+        self._lock = threading.RLock()
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={'NORMAL' if synchronous == 'NORMAL' else 'FULL'}")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             self._migrate()
@@ -236,13 +274,14 @@ class IncidentStore:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     # -- writes ----------------------------------------------------------------------------------
     def open_or_update(self, alert: NewAlert, *, now: datetime | None = None) -> tuple[Incident, bool]:
@@ -435,3 +474,139 @@ class IncidentStore:
             AuditEntry(r["id"], datetime.fromisoformat(r["at"]), r["actor"], r["action"], r["detail"], r["incident_id"])
             for r in rows
         ]
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: int
+    received_at: datetime
+    source: str
+    body: str
+    attempts: int
+
+
+class QueueFull(ObsError):
+    """The bounded queue holds ``capacity`` items: the sender must retry later (HTTP 503)."""
+
+
+class WorkQueue:
+    """The analyzer's persistent work queue, in the incident log's file (same WAL, migration 2).
+
+    An accepted notification is committed here *before* the webhook answers 202, so a crash or a
+    restart never loses it (open the intake's store with ``synchronous="FULL"``, the default: the
+    commit is on disk before the answer). ``claim`` hands the oldest due item to the worker (state ``working``);
+    ``done`` deletes it; ``retry_later`` puts it back with a delay, and after ``max_attempts`` the
+    item is parked as ``failed`` (kept for a person, never dropped). Items left ``working`` by a
+    process that died are pending again when the next process opens the queue.
+    """
+
+    def __init__(self, store: IncidentStore, *, capacity: int = 1000, max_attempts: int = 5) -> None:
+        if capacity < 1:
+            raise ObsError(f"queue capacity {capacity} is not positive", fix="give a capacity of at least 1")
+        self._store = store
+        self.capacity = capacity
+        self.max_attempts = max_attempts
+        with store._tx() as db:
+            db.execute("UPDATE queue SET state = 'pending' WHERE state = 'working'")
+
+    def close(self) -> None:
+        self._store.close()
+
+    def put(self, source: str, body: str, *, now: datetime | None = None) -> int:
+        """Persist one accepted body; raise QueueFull when ``capacity`` items are waiting."""
+        with self._store._tx() as db:
+            waiting = int(db.execute("SELECT COUNT(*) FROM queue WHERE state != 'failed'").fetchone()[0])
+            if waiting >= self.capacity:
+                raise QueueFull(
+                    f"the analyzer queue is full ({waiting}/{self.capacity} notifications waiting)",
+                    fix="the sender retries; if it stays full, look at the analyzer's log (a stuck worker)",
+                )
+            cursor = db.execute(
+                "INSERT INTO queue (received_at, source, body) VALUES (?, ?, ?)", (_ts(now or _now()), source, body)
+            )
+            return int(cursor.lastrowid or 0)
+
+    def claim(self, *, now: float | None = None) -> QueueItem | None:
+        due = now if now is not None else _now().timestamp()
+        with self._store._tx() as db:
+            row = db.execute(
+                "SELECT * FROM queue WHERE state = 'pending' AND not_before <= ? ORDER BY id LIMIT 1", (due,)
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE queue SET state = 'working', attempts = attempts + 1 WHERE id = ?", (row["id"],))
+        return QueueItem(
+            int(row["id"]), datetime.fromisoformat(row["received_at"]), row["source"], row["body"], row["attempts"] + 1
+        )
+
+    def done(self, item_id: int) -> None:
+        with self._store._tx() as db:
+            db.execute("DELETE FROM queue WHERE id = ?", (item_id,))
+
+    def retry_later(self, item: QueueItem, error: str, delay: float, *, now: float | None = None) -> bool:
+        """Back to pending after ``delay`` seconds; False when the item is parked as failed."""
+        parked = item.attempts >= self.max_attempts
+        at = (now if now is not None else _now().timestamp()) + delay
+        with self._store._tx() as db:
+            db.execute(
+                "UPDATE queue SET state = ?, not_before = ?, last_error = ? WHERE id = ?",
+                ("failed" if parked else "pending", at, error[:1000], item.id),
+            )
+        return not parked
+
+    def depth(self) -> int:
+        """Items waiting or being worked on (failed ones are not counted)."""
+        with self._store._lock:  # read from the metrics thread while the worker writes
+            return int(self._store._db.execute("SELECT COUNT(*) FROM queue WHERE state != 'failed'").fetchone()[0])
+
+    def failed(self) -> int:
+        with self._store._lock:
+            return int(self._store._db.execute("SELECT COUNT(*) FROM queue WHERE state = 'failed'").fetchone()[0])
+
+
+@dataclass(frozen=True)
+class Usage:
+    calls: int
+    cost_usd: float
+
+
+class LlmLedger:
+    """Every LLM call the analyzer made (also failed ones: they count against the call caps)."""
+
+    def __init__(self, store: IncidentStore) -> None:
+        self._store = store
+
+    def record(
+        self,
+        provider: str,
+        model: str,
+        *,
+        ok: bool,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cost_usd: float = 0.0,
+        incident_id: int | None = None,
+        at: float | None = None,
+    ) -> None:
+        with self._store._tx() as db:
+            db.execute(
+                """INSERT INTO llm_calls (at, provider, model, ok, input_tokens, output_tokens, cost_usd, incident_id)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    at if at is not None else _now().timestamp(),
+                    provider,
+                    model,
+                    int(ok),
+                    input_tokens,
+                    output_tokens,
+                    cost_usd,
+                    incident_id,
+                ),
+            )
+
+    def since(self, start: float) -> Usage:
+        with self._store._lock:
+            row = self._store._db.execute(
+                "SELECT COUNT(*) AS n, COALESCE(SUM(cost_usd), 0) AS cost FROM llm_calls WHERE at >= ?", (start,)
+            ).fetchone()
+        return Usage(int(row["n"]), float(row["cost"]))

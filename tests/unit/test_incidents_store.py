@@ -127,3 +127,46 @@ def test_a_file_that_is_not_sqlite_is_a_clean_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(ObsError, match="not a usable incident log"):
         IncidentStore(path)
+
+
+def test_a_version_1_log_is_upgraded_in_place_with_the_queue_and_ledger(tmp_path: Path) -> None:
+    from obsctl.incidents.store import _MIGRATIONS, LlmLedger, WorkQueue  # noqa: PLC0415
+
+    path = tmp_path / "i.db"
+    db = sqlite3.connect(path)
+    db.executescript(_MIGRATIONS[0])
+    db.execute("PRAGMA user_version=1")
+    db.execute(
+        "INSERT INTO incidents (dedup_key, alertname, severity, status, started_at, created_at, updated_at)"
+        " VALUES ('k', 'old', 'P2', 'firing', ?, ?, ?)",
+        (T0.isoformat(), T0.isoformat(), T0.isoformat()),
+    )
+    db.commit()
+    db.close()
+    with IncidentStore(path) as store:
+        assert store.schema_version == len(_MIGRATIONS) == 2
+        assert [i.alertname for i in store.list()] == ["old"]
+        queue = WorkQueue(store, capacity=2)
+        queue.put("alertmanager", "{}")
+        assert queue.depth() == 1
+        LlmLedger(store).record("openai", "m", ok=True, cost_usd=0.5, at=T0.timestamp())
+        assert LlmLedger(store).since(T0.timestamp() - 1).cost_usd == 0.5
+
+
+def test_the_work_queue_parks_an_item_after_its_last_attempt_and_never_drops_it(tmp_path: Path) -> None:
+    from obsctl.incidents.store import QueueFull, WorkQueue  # noqa: PLC0415
+
+    with IncidentStore(tmp_path / "i.db") as store:
+        queue = WorkQueue(store, capacity=1, max_attempts=2)
+        queue.put("grafana", "a")
+        with pytest.raises(QueueFull, match="1/1"):
+            queue.put("grafana", "b")
+        first = queue.claim(now=0)
+        assert first is not None and first.attempts == 1
+        assert queue.retry_later(first, "Discord down", 10, now=0) is True
+        assert queue.claim(now=5) is None  # not due yet
+        second = queue.claim(now=10)
+        assert second is not None and second.attempts == 2
+        assert queue.retry_later(second, "Discord down", 10, now=10) is False  # parked
+        assert (queue.depth(), queue.failed()) == (0, 1)
+        assert tuple(store._db.execute("SELECT body, last_error FROM queue").fetchone()) == ("a", "Discord down")
