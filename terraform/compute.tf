@@ -16,7 +16,12 @@ data "aws_ec2_instance_type" "selected" {
 
 locals {
   user_data = templatefile("${path.module}/templates/cloud-init.yaml.tftpl", {
-    packages_script = file("${path.module}/templates/packages.sh")
+    admin_ssh_public_keys = var.admin_ssh_public_keys
+    packages_script = templatefile("${path.module}/templates/packages.sh.tftpl", {
+      region    = var.region
+      ssm_agent = var.ssm_agent
+      deb_arch  = local.deb_architecture[data.aws_ami.selected.architecture]
+    })
     data_volume_script = templatefile("${path.module}/templates/data-volume.sh.tftpl", {
       volume_id   = aws_ebs_volume.data.id
       mount_point = var.data_mount_point

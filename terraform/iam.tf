@@ -1,5 +1,6 @@
 # The instance role grants exactly three things:
-#  - SSM Session Manager: break-glass shell access without opening any port;
+#  - SSM Session Manager: break-glass shell access without opening any port (only when cloud-init
+#    installs the SSM agent, var.ssm_agent; without the agent the policy would serve nothing);
 #  - writing the server's WireGuard public key to one SSM parameter (read by the operator);
 #  - read/write of the optional Loki bucket (Loki on the host uses the role through IMDSv2).
 
@@ -20,8 +21,15 @@ resource "aws_iam_role" "monitoring" {
 }
 
 resource "aws_iam_role_policy_attachment" "ssm_core" {
+  count      = var.ssm_agent == null ? 0 : 1
   role       = aws_iam_role.monitoring.name
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+}
+
+# The attachment was unconditional before ssm_agent existed: keep it in state, do not re-create it.
+moved {
+  from = aws_iam_role_policy_attachment.ssm_core
+  to   = aws_iam_role_policy_attachment.ssm_core[0]
 }
 
 data "aws_iam_policy_document" "monitoring" {

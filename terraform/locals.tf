@@ -8,6 +8,12 @@ locals {
   # the instance) keeps the volume out of any plan that replaces the instance.
   availability_zone = local.create_vpc ? aws_subnet.public[0].availability_zone : data.aws_subnet.existing[0].availability_zone
 
+  # The login cloud-init authorizes admin_ssh_public_keys for: the default user of Debian's AMIs.
+  # The inventories' ansible_user must be this name (tests/contract/test_terraform_module.py).
+  admin_user = "admin"
+  # Debian's architecture names for the AMI's (the SSM agent's download path uses them).
+  deb_architecture = { arm64 = "arm64", x86_64 = "amd64" }
+
   wireguard_prefix_length        = split("/", var.wireguard_network)[1]
   wireguard_public_key_parameter = "/${var.name}/${var.environment}/wireguard/public-key"
 

@@ -4,8 +4,18 @@ output "monitoring_public_ip" {
 }
 
 output "monitoring_instance_id" {
-  description = "EC2 instance id (for SSM Session Manager: aws ssm start-session --target <id>)."
+  description = "EC2 instance id (the target of the break-glass session, see break_glass_command)."
   value       = aws_instance.monitoring.id
+}
+
+output "admin_ssh_command" {
+  description = "Day-one login over the tunnel: the AMI's default user with one of admin_ssh_public_keys (what Ansible uses: ansible_user)."
+  value       = "ssh ${local.admin_user}@${var.wireguard_address}"
+}
+
+output "break_glass_command" {
+  description = "Shell on the server without the tunnel (SSM Session Manager; needs the AWS CLI's session-manager-plugin). null when ssm_agent is null: then there is no break-glass path."
+  value       = var.ssm_agent == null ? null : "aws ssm start-session --region ${var.region} --target ${aws_instance.monitoring.id}"
 }
 
 output "monitoring_tunnel_address" {

@@ -261,6 +261,52 @@ variable "data_volume_final_snapshot" {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Day-one access and break-glass (docs/decisions/0005-day-one-access-and-break-glass.md)
+# ---------------------------------------------------------------------------------------------
+
+variable "admin_ssh_public_keys" {
+  description = "OpenSSH public keys cloud-init authorizes for the AMI's default user (admin on Debian's AMIs, sudo without password), the login Ansible uses (inventories: ansible_user admin). The security group admits only WireGuard, so SSH is reachable through the tunnel only."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.admin_ssh_public_keys) > 0
+    error_message = "admin_ssh_public_keys must list at least one OpenSSH public key (the contents of ~/.ssh/id_ed25519.pub), or neither Ansible nor anyone else can log in over the tunnel."
+  }
+
+  validation {
+    condition     = alltrue([for k in var.admin_ssh_public_keys : can(regex("^(ssh-ed25519|sk-ssh-ed25519@openssh\\.com|ecdsa-sha2-nistp(256|384|521)|sk-ecdsa-sha2-nistp256@openssh\\.com|ssh-rsa) AAAA[A-Za-z0-9+/]+={0,3}( [^\\n]*)?$", k))])
+    error_message = "every admin_ssh_public_keys entry must be one OpenSSH public key line such as \"ssh-ed25519 AAAAC3Nza... you@laptop\" (the .pub file, never the private key)."
+  }
+}
+
+variable "ssm_agent" {
+  description = <<-EOT
+    Break-glass shell when the tunnel is down: cloud-init installs this exact release of the SSM agent
+    (Session Manager; Debian's AMIs do not ship it) from the region's official bucket
+    https://s3.<region>.amazonaws.com/amazon-ssm-<region>/<version>/debian_<arch>/amazon-ssm-agent.deb
+    and refuses the file unless its sha256 matches. Required, with no default: take a version from the
+    SSM agent release notes and the sha256 of that .deb for the AMI's architecture (arm64 for t4g),
+    verified as docs/terraform.md describes. null installs no agent and attaches no SSM policy:
+    then the tunnel is the only way in (only for the lab, where no instance boots).
+  EOT
+  type = object({
+    version = string
+    sha256  = string
+  })
+  nullable = true
+
+  validation {
+    condition     = var.ssm_agent == null || can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$", var.ssm_agent.version))
+    error_message = "ssm_agent.version must be an SSM agent release number as the release notes write it (four dot-separated numbers, the <version> path segment of the regional download bucket), not \"latest\" or empty."
+  }
+
+  validation {
+    condition     = var.ssm_agent == null || can(regex("^[0-9a-f]{64}$", var.ssm_agent.sha256))
+    error_message = "ssm_agent.sha256 must be the 64 lower-case hex digits of `sha256sum amazon-ssm-agent.deb` for that version and the AMI's architecture (docs/terraform.md, Break-glass)."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
 # WireGuard bootstrap (cloud-init)
 # ---------------------------------------------------------------------------------------------
 

@@ -27,3 +27,8 @@ data_volume_final_snapshot = false
 # turns it on once to cover it.
 loki_bucket_enabled       = false
 loki_bucket_force_destroy = true
+
+# No instance boots in the emulator, so nobody logs in: a syntactically valid public key whose
+# private half was discarded, and no SSM agent (nothing to break into; no SSM policy either).
+admin_ssh_public_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMEwKnMqdgWMTAAnVFhhYLp0iNHAI2rI6V62FnWPrFas lab-discarded"]
+ssm_agent             = null

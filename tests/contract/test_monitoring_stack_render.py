@@ -352,6 +352,33 @@ def test_rerun_after_the_v13_date_passed_is_accepted(tmp_path: Path) -> None:
     assert loki_validator.check(out / "loki" / "loki.yml") == []
 
 
+def test_loki_config_is_the_same_on_the_next_day(tmp_path: Path) -> None:
+    """A re-run on a later day must not rewrite loki.yml (that restarts Loki and posts a deployment
+    annotation). The role reads the clock once per run, into _monitoring_stack_loki_today
+    (tasks/loki_schema.yml); extra vars override that fact, so the run is made on a chosen day."""
+    extra = {"monitoring_stack_loki_legacy_v11_from": "2024-03-01", "monitoring_stack_loki_v13_from": FUTURE}
+    out = tmp_path / "out"
+    inv = _fixture_inventory(tmp_path)
+    first_day, next_day = TODAY, TODAY + dt.timedelta(days=1)
+    render(inv, out, extra | {"_monitoring_stack_loki_today": first_day.isoformat()})
+    first = (out / "loki" / "loki.yml").read_text(encoding="utf-8")
+    render(inv, out, extra | {"_monitoring_stack_loki_today": next_day.isoformat()})
+    second = (out / "loki" / "loki.yml").read_text(encoding="utf-8")
+    assert second == first, "loki.yml changed only because the date did"
+    # The day is really the one given: the v13 period (FUTURE) is accepted as still ahead.
+    assert yaml.safe_load(second)["limits_config"]["allow_structured_metadata"] is False
+
+
+def test_s3_bucket_without_region_fails_clearly(tmp_path: Path) -> None:
+    """No default region: neither environment's region may be guessed for the Loki bucket."""
+    extra = {"monitoring_stack_loki_s3_bucket": "obs-loki-chunks"}
+    r = render(_fixture_inventory(tmp_path), tmp_path / "out", extra, expect_ok=False)
+    assert r.proc.returncode != 0
+    assert "monitoring_stack_loki_s3_region" in r.proc.stdout
+    assert "terraform output -raw region" in r.proc.stdout
+    assert not (tmp_path / "out" / "loki" / "loki.yml").exists(), "nothing rendered after the refusal"
+
+
 def test_missing_admin_password_fails_clearly(tmp_path: Path) -> None:
     r = render(
         _fixture_inventory(tmp_path), tmp_path / "out", {"monitoring_stack_grafana_admin_password": ""}, expect_ok=False

@@ -132,8 +132,16 @@ def test_preflight_accepts_a_sane_inventory(tmp_path: Path) -> None:
             None,
             "inventory group 'monitoring' must contain exactly one host, it has 0",
         ),
+        (hub_and_app(obs_agent="Alloy"), None, "host 'app-1': obs_agent 'Alloy' must be one of alloy, legacy"),
     ],
-    ids=["duplicate-address", "outside-network", "app-without-port", "empty-admin-password", "no-monitoring-host"],
+    ids=[
+        "duplicate-address",
+        "outside-network",
+        "app-without-port",
+        "empty-admin-password",
+        "no-monitoring-host",
+        "mistyped-obs-agent",
+    ],
 )
 def test_preflight_refuses_naming_host_and_variable(
     tmp_path: Path, hosts: dict[str, object], extra: dict[str, object] | None, message: str
@@ -166,3 +174,38 @@ def test_prod_template_needs_only_real_secrets_and_operator_keys() -> None:
     flat = " ".join(proc.stdout.split())
     assert "operator peer 'ops-laptop-1': wireguard_operator_peers[].public_key" in flat
     assert flat.count("host '") == 0, proc.stdout
+
+
+@pytest.mark.parametrize(("agent", "ok"), [("Alloy", False), ("alloy", True), ("legacy", True)])
+def test_alloy_role_argument_spec_refuses_a_mistyped_obs_agent(tmp_path: Path, agent: str, ok: bool) -> None:
+    """The alloy role's own argument validation (what runs before its tasks) sees the inventory's
+    obs_agent, so even a run with --skip-tags preflight stops on `Alloy`."""
+    spec = REPO / "roles" / "alloy" / "meta" / "argument_specs.yml"
+    playbook = tmp_path / "validate.yml"
+    playbook.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "name": "Validate like the role does",
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "vars": {"obs_agent": agent, "spec": str(spec)},
+                    "tasks": [
+                        {
+                            "name": "Validate",
+                            "ansible.builtin.validate_argument_spec": {
+                                "argument_spec": "{{ (lookup('file', spec) | from_yaml).argument_specs.main.options }}"
+                            },
+                        }
+                    ],
+                }
+            ]
+        )
+    )
+    proc = ansible_playbook("-i", "localhost,", "-c", "local", str(playbook))
+    if ok:
+        assert proc.returncode == 0, proc.stdout
+    else:
+        assert proc.returncode != 0
+        flat = " ".join(proc.stdout.split())
+        assert "obs_agent" in flat and "alloy, legacy" in flat, proc.stdout

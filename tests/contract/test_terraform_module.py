@@ -159,3 +159,25 @@ def test_tunnel_settings_match_the_inventory(env: str) -> None:
     port = re.search(r"^wireguard_port\s*=\s*(\d+)", tfvars, re.M)
     tf_port = int(port.group(1)) if port else 51820  # the module's default
     assert tf_port == int(inventory.get("wireguard_port", 51820))
+
+
+@pytest.mark.parametrize("env", ["prod", "dev"])
+def test_ansible_logs_in_as_the_user_cloud_init_authorizes(env: str) -> None:
+    """cloud-init authorizes admin_ssh_public_keys for the AMI's default user (local.admin_user);
+    the inventory must log in as that user on the monitoring server."""
+    match = re.search(r'^\s*admin_user\s*=\s*"([^"]+)"', (MODULE / "locals.tf").read_text(encoding="utf-8"), re.M)
+    assert match, "locals.tf must define admin_user"
+    group_vars: dict[str, object] = {}
+    for path in (
+        REPO / "inventories" / env / "group_vars" / "all" / "main.yml",
+        REPO / "inventories" / env / "group_vars" / "monitoring.yml",
+    ):
+        if path.is_file():
+            group_vars |= yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    hosts = yaml.safe_load((REPO / "inventories" / env / "hosts.yml").read_text(encoding="utf-8"))
+    for name, host_vars in hosts["all"]["children"]["monitoring"]["hosts"].items():
+        user = (host_vars or {}).get("ansible_user", group_vars.get("ansible_user"))
+        assert user == match.group(1), (
+            f"inventories/{env}: {name} logs in as {user!r}, cloud-init authorizes {match.group(1)!r}"
+        )
+    assert "ssh_authorized_keys:" in (MODULE / "templates" / "cloud-init.yaml.tftpl").read_text(encoding="utf-8")

@@ -26,7 +26,14 @@ MODULE = REPO / "terraform"
 LAB_VARS = MODULE / "envs" / "lab.tfvars"
 LAB_BACKEND = MODULE / "envs" / "lab.s3.tfbackend"
 STATE_BUCKET = "obs-lab-tfstate"
-EXTRA = {"loki_bucket_enabled": True}
+# Branches the lab leaves off, turned on here to cover them: the Loki bucket, and the break-glass
+# SSM agent (lab.tfvars: null). The agent values are a TEST FIXTURE (the sha256 of an empty file):
+# no instance boots in the emulator, nothing is downloaded; they only make the module attach the
+# SSM policy and render the agent's install step into user_data.
+EXTRA = {
+    "loki_bucket_enabled": True,
+    "ssm_agent": {"version": "3.3.0.0", "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+}
 
 
 class Cycle:
@@ -176,6 +183,9 @@ def test_user_data_is_a_working_cloud_config(cycle: Cycle, tmp_path) -> None:
     assert text.startswith("#cloud-config\n")
     config = yaml.safe_load(text)
     files = {f["path"]: f for f in config["write_files"]}
+    assert config["ssh_authorized_keys"], "day-one access: the admin keys must be in the cloud-config"
+    assert config["ssh_pwauth"] is False
+    assert "amazon-ssm-agent" in files["/usr/local/sbin/obs-packages"]["content"], "EXTRA turns the agent on"
     assert [cmd[0] for cmd in config["runcmd"]] == [
         "/usr/local/sbin/obs-packages",
         "/usr/local/sbin/obs-data-volume",

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.support import REPO
 
@@ -175,3 +176,32 @@ def test_hub_needs_an_endpoint() -> None:
     hosts = _good()
     hosts[0]["wireguard_endpoint"] = ""
     assert problems(hosts) == ["host 'mon-1': wireguard_endpoint is empty (the public IP/DNS name spokes connect to)"]
+
+
+@pytest.mark.parametrize("agent", ["Alloy", "ALLOY", "alloy ", "promtail", ""])
+def test_mistyped_obs_agent_is_refused(agent: str) -> None:
+    hosts = _good()
+    hosts[1]["obs_agent"] = agent
+    assert problems(hosts) == [
+        f"host 'app-1': obs_agent '{agent}' must be one of alloy, legacy "
+        "(alloy: the Alloy agent; legacy: node_exporter/promtail scraped directly), lower-case"
+    ]
+
+
+@pytest.mark.parametrize("agent", ["alloy", "legacy", None])
+def test_valid_or_unset_obs_agent_passes(agent: str | None) -> None:
+    hosts = _good()
+    hosts[1]["obs_agent"] = agent
+    assert problems(hosts) == []
+
+
+def test_preflight_play_hands_obs_agent_to_the_rule() -> None:
+    play = yaml.safe_load((REPO / "ansible" / "playbooks" / "preflight.yml").read_text(encoding="utf-8"))[0]
+    describe = play["tasks"][0]
+    assert "obs_agent" in describe["vars"]["_host"], "the rule never sees obs_agent unless the play collects it"
+
+
+def test_alloy_role_spec_has_the_same_choices() -> None:
+    spec = yaml.safe_load((REPO / "roles" / "alloy" / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))
+    option = spec["argument_specs"]["main"]["options"]["obs_agent"]
+    assert tuple(option["choices"]) == _MODULE.OBS_AGENTS

@@ -16,6 +16,8 @@ from typing import Any
 
 MONITORING_GROUP = "monitoring"
 _WEBHOOKS = ("monitoring_stack_discord_urgent_webhook_url", "monitoring_stack_discord_normal_webhook_url")
+# obs_agent: which agent a host runs. Same choices as roles/alloy/meta/argument_specs.yml.
+OBS_AGENTS = ("alloy", "legacy")
 
 
 def _network(host: Mapping[str, Any]) -> tuple[ipaddress.IPv4Network | None, str | None]:
@@ -142,6 +144,21 @@ def _check_apps(hosts: Sequence[Mapping[str, Any]]) -> list[str]:
     return problems
 
 
+def _check_agents(hosts: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A mistyped obs_agent (e.g. 'Alloy') would silently count as legacy in some places and as
+    Alloy in others: refuse anything but the exact choices."""
+    problems: list[str] = []
+    for host in hosts:
+        agent = host.get("obs_agent")
+        if agent is None or agent in OBS_AGENTS:
+            continue
+        problems.append(
+            f"host '{host['name']}': obs_agent '{agent}' must be one of {', '.join(OBS_AGENTS)} "
+            "(alloy: the Alloy agent; legacy: node_exporter/promtail scraped directly), lower-case"
+        )
+    return problems
+
+
 def _check_secrets(hosts: Sequence[Mapping[str, Any]]) -> list[str]:
     problems: list[str] = []
     for host in hosts:
@@ -170,6 +187,7 @@ def obs_preflight_problems(hosts: Sequence[Mapping[str, Any]]) -> list[str]:
         *_check_monitoring_group(hosts),
         *_check_addresses(hosts),
         *_check_apps(hosts),
+        *_check_agents(hosts),
         *_check_secrets(hosts),
     ]
 

@@ -70,6 +70,17 @@ def test_ports_on_tunnel_address_and_loopback_only(host, service: str) -> None:
     assert local == sorted(["127.0.0.1", TUNNEL]), f"{service} listens on {local}"
 
 
+def test_docker_waits_for_the_tunnel_and_the_data_mounts(host) -> None:
+    """What systemd loaded (not only the drop-in file): after a reboot dockerd starts only once
+    wg-quick@wg0 has put the tunnel address up and the data directories are mounted."""
+    shown = host.check_output("systemctl show docker -p After -p Wants -p RequiresMountsFor")
+    props = dict(line.split("=", 1) for line in shown.splitlines() if "=" in line)
+    assert "wg-quick@wg0.service" in props["After"].split(), props["After"]
+    assert "wg-quick@wg0.service" in props["Wants"].split(), props["Wants"]
+    # molecule.yml: docker_data_root /srv/docker-data, the role's default data dir.
+    assert set(props["RequiresMountsFor"].split()) >= {DATA, "/srv/docker-data"}, props["RequiresMountsFor"]
+
+
 def test_prometheus_targets_up_and_nothing_scraped_that_does_not_run(host) -> None:
     _require_running(host, "prometheus")
     # Right after a reload (side_effect.yml) targets are "unknown" until their first scrape.
