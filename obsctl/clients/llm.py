@@ -1,6 +1,6 @@
 """LLM providers over their HTTP APIs (Anthropic, OpenAI, Gemini), on the clients layer's base.
 
-Why HTTP rather than the vendors' SDKs: docs/decisions/0005-analyzer-llm-over-http.md. Each
+Why HTTP rather than the vendors' SDKs: docs/decisions/0006-analyzer-llm-over-http.md. Each
 provider turns (system prompt, user prompt) into one request and its answer into a
 :class:`Completion` (text and token counts). Shapes, from each vendor's API reference:
 
