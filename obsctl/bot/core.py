@@ -20,11 +20,11 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from obsctl.clients.alertmanager import AlertmanagerClient, Matcher, Silence
-from obsctl.clients.discord import LIMITS, Embed, EmbedField, truncate
+from obsctl.clients.discord import LIMITS, DiscordMessage, Embed, EmbedField, fit_to_limits, truncate
 from obsctl.clients.grafana import RULE_UID_LABEL
 from obsctl.clients.prometheus import PrometheusClient
 from obsctl.errors import ObsError
@@ -86,6 +86,12 @@ class Annotation:
 def failure(message: str, fix: str | None) -> Reply:
     text = f"❌ {message}" + (f"\n➡️ {fix}" if fix else "")
     return Reply(text=truncate(text, LIMITS.content), ok=False, ephemeral=True)
+
+
+def fitted(reply: Reply) -> Reply:
+    """The reply cut to Discord's message limits (content, embed fields, 6000 in total)."""
+    message = fit_to_limits(DiscordMessage(content=reply.text, embeds=[reply.embed] if reply.embed else []))
+    return replace(reply, text=message.content, embed=message.embeds[0] if message.embeds else None)
 
 
 def parse_duration(text: str, maximum: timedelta | None = None) -> timedelta:
@@ -351,7 +357,7 @@ class ChatOps:
             fields=fields,
             timestamp=self.clock().isoformat(timespec="seconds"),
         )
-        return Reply(embed=embed)
+        return fitted(Reply(embed=embed))
 
     def _services(self) -> tuple[str, bool]:
         if self.prometheus is None:

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from obsctl.bot.core import ChatOps, Member, Reply, failure
+from obsctl.bot.core import ChatOps, Member, Reply, failure, fitted
 
 log = logging.getLogger("obsctl.bot")
 
@@ -128,5 +128,6 @@ async def serve(
         reply = failure(
             f"the bot failed: {type(exc).__name__}: {exc}", "try again; if it repeats, tell the platform team"
         )
+    reply = fitted(reply)
     await responder.send(reply)
     return reply
