@@ -1,0 +1,254 @@
+"""The report jobs behind ``obsctl report``: build, narrate, deliver once per period and channel."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+from obsctl.analyzer.llm import Budget, Configured
+from obsctl.clients.discord import DiscordMessage, DiscordWebhook
+from obsctl.clients.llm import LlmClient
+from obsctl.clients.prometheus import PrometheusClient
+from obsctl.errors import ObsError
+from obsctl.incidents.store import IncidentStore, LlmLedger
+from obsctl.reports import build, kpis, narrative, render
+from obsctl.reports.config import Settings, Smtp, thresholds
+from obsctl.reports.history import History
+
+
+def send_email(
+    smtp: Smtp, message: EmailMessage, *, context: ssl.SSLContext | None = None, timeout: float = 30
+) -> None:
+    """SMTP submission with STARTTLS (refused if the server does not offer it) and AUTH when a user is set."""
+    try:
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=timeout) as client:
+            client.ehlo()
+            if not client.has_extn("starttls"):
+                raise ObsError(
+                    f"{smtp.host}:{smtp.port} does not offer STARTTLS: refusing to send credentials in clear",
+                    fix="use the submission port 587 of a server that supports STARTTLS",
+                )
+            client.starttls(context=context or ssl.create_default_context())
+            client.ehlo()
+            if smtp.user:
+                client.login(smtp.user, smtp.password)
+            client.send_message(message)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise ObsError(
+            f"sending the report through {smtp.host}:{smtp.port} failed: {exc}",
+            fix="check OBS_REPORT_SMTP_HOST/PORT/USER and the password (Gmail: an app password)",
+        ) from None
+
+
+@dataclass
+class Channels:
+    """Where a report goes; each callable delivers and returns a reference (message id...)."""
+
+    discord: Callable[[DiscordMessage], str] | None = None
+    email: Callable[[EmailMessage], str] | None = None
+
+
+def channels_of(settings: Settings) -> Channels:
+    out = Channels()
+    if settings.discord_webhook_url:
+        url = settings.discord_webhook_url
+
+        def post(message: DiscordMessage) -> str:
+            hook = DiscordWebhook(url)
+            try:
+                return hook.send(message) or ""
+            finally:
+                hook.close()
+
+        out.discord = post
+    if settings.smtp is not None:
+        smtp = settings.smtp
+
+        def mail(message: EmailMessage) -> str:
+            send_email(smtp, message)
+            return str(message["Message-ID"] or "")
+
+        out.email = mail
+    return out
+
+
+def providers_of(settings: Settings) -> list[Configured]:
+    return [Configured(LlmClient(p.name, p.model, p.api_key, base_url=p.base_url), p.price) for p in settings.providers]
+
+
+def deliver(
+    history: History,
+    kind: str,
+    period: str,
+    channels: Channels,
+    *,
+    discord_message: DiscordMessage,
+    mail: EmailMessage | None,
+) -> list[str]:
+    """Send to each channel that has not received this period yet; returns what happened per channel."""
+    done = []
+    if channels.discord is not None:
+        if history.delivered(kind, period, "discord"):
+            done.append("discord: already delivered, skipped")
+        else:
+            history.mark_delivered(kind, period, "discord", channels.discord(discord_message))
+            done.append("discord: sent")
+    if channels.email is not None and mail is not None:
+        if history.delivered(kind, period, "email"):
+            done.append("email: already delivered, skipped")
+        else:
+            history.mark_delivered(kind, period, "email", channels.email(mail))
+            done.append("email: sent")
+    return done
+
+
+def make_report(
+    prom: kpis.RangeQuerier,
+    history: History,
+    period: kpis.Period,
+    settings: Settings,
+    providers: Sequence[Configured] = (),
+) -> build.Report:
+    incidents = None
+    ledger_store = None
+    if settings.incidents is not None and settings.incidents.exists():
+        ledger_store = IncidentStore(settings.incidents)
+        incidents = ledger_store.count_by_severity(period.start.astimezone(UTC), period.end.astimezone(UTC))
+    try:
+        report = build.build(prom, history, period, thresholds(), incidents)
+        budget = Budget(LlmLedger(ledger_store), settings.caps) if ledger_store is not None else None
+        if providers and budget is None:
+            report.narrative_note = "AI narrative skipped: no incident log to keep the LLM budget in"
+        else:
+            result = narrative.narrate(render.text(report), providers, budget)
+            report.narrative, report.narrative_note = result.text, result.note
+    finally:
+        if ledger_store is not None:
+            ledger_store.close()
+    return report
+
+
+def run_periodic(
+    settings: Settings,
+    kind: kpis.Kind,
+    day: date,
+    *,
+    dry_run: bool,
+    prom: kpis.RangeQuerier | None = None,
+    channels: Channels | None = None,
+    providers: Sequence[Configured] | None = None,
+) -> tuple[build.Report, list[str]]:
+    period = kpis.day(day, settings.timezone) if kind == "daily" else kpis.week(day, settings.timezone)
+    client = None
+    if prom is None:
+        client = PrometheusClient(settings.prometheus_url, timeout=30)
+        prom = client
+    try:
+        with History(settings.history) as history:
+            report = make_report(
+                prom, history, period, settings, providers_of(settings) if providers is None else providers
+            )
+            if dry_run:
+                return report, ["dry run: nothing sent"]
+            chans = channels_of(settings) if channels is None else channels
+            mail = None
+            if settings.smtp is not None:
+                mail = render.email(
+                    report, settings.smtp.sender, settings.smtp.recipients, settings.dashboard_url, settings.history_url
+                )
+            return report, deliver(
+                history,
+                kind,
+                period.key,
+                chans,
+                discord_message=render.discord(report, settings.dashboard_url),
+                mail=mail,
+            )
+    finally:
+        if client is not None:
+            client.close()
+
+
+def backfill(
+    settings: Settings, kind: kpis.Kind, first: date, last: date, prom: kpis.RangeQuerier | None = None
+) -> list[str]:
+    """Compute and store every period from ``first`` to ``last`` (inclusive); sends nothing."""
+    if last < first:
+        raise ObsError(f"--backfill {first}..{last}: the end is before the start", fix="give FROM..TO with FROM <= TO")
+    client = PrometheusClient(settings.prometheus_url, timeout=30) if prom is None else None
+    querier = prom or client
+    assert querier is not None
+    done = []
+    try:
+        with History(settings.history) as history:
+            d = first
+            while d <= last:
+                period = kpis.day(d, settings.timezone) if kind == "daily" else kpis.week(d, settings.timezone)
+                history.store(period.kind, period.key, kpis.compute(querier, period))
+                done.append(period.key)
+                d += timedelta(days=1 if kind == "daily" else 7)
+    finally:
+        if client is not None:
+            client.close()
+    return done
+
+
+def run_deploy(
+    settings: Settings,
+    service: str,
+    version: str,
+    at: datetime,
+    window: timedelta,
+    *,
+    dry_run: bool,
+    prom: kpis.RangeQuerier | None = None,
+    channels: Channels | None = None,
+    providers: Sequence[Configured] | None = None,
+) -> tuple[build.DeployReport, list[str]]:
+    client = PrometheusClient(settings.prometheus_url, timeout=30) if prom is None else None
+    querier = prom or client
+    assert querier is not None
+    try:
+        report = build.deploy_impact(querier, service, version, at, window)
+    finally:
+        if client is not None:
+            client.close()
+    chosen = providers_of(settings) if providers is None else providers
+    ledger_store = (
+        IncidentStore(settings.incidents) if settings.incidents is not None and settings.incidents.exists() else None
+    )
+    try:
+        budget = Budget(LlmLedger(ledger_store), settings.caps) if ledger_store is not None else None
+        result = narrative.narrate(render.deploy_text(report), chosen, budget)
+        report.narrative, report.narrative_note = result.text, result.note
+    finally:
+        if ledger_store is not None:
+            ledger_store.close()
+    if dry_run:
+        return report, ["dry run: nothing sent"]
+    with History(settings.history) as history:
+        history.record_deployment(service, version, at, len(report.regressions))
+        key = f"{service}@{version}@{at.isoformat()}"
+        mail = None
+        if settings.smtp is not None:
+            mail = EmailMessage()
+            mail["Subject"] = f"Deployment impact: {service} {version}"
+            mail["From"] = settings.smtp.sender
+            mail["To"] = ", ".join(settings.smtp.recipients)
+            mail.set_content(render.deploy_text(report) + (f"\n\n{report.narrative}" if report.narrative else ""))
+        chans = channels_of(settings) if channels is None else channels
+        return report, deliver(history, "deploy", key, chans, discord_message=render.deploy_discord(report), mail=mail)
+
+
+def print_lines(lines: list[str], out: Path | None = None) -> None:
+    text = "\n".join(lines)
+    if out is None:
+        sys.stdout.write(text + "\n")
+    else:
+        out.write_text(text + "\n", encoding="utf-8")
