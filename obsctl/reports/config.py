@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from obsctl.analyzer.config import secret
+from obsctl.analyzer.config import _float, secret
 from obsctl.analyzer.llm import BudgetCaps, Price
 from obsctl.clients.llm import PROVIDERS, ProviderName
 from obsctl.errors import ObsError
@@ -196,7 +196,8 @@ class Settings:
             upper = name.upper()
             key, model = secret(env, f"{upper}_API_KEY"), env.get(f"{upper}_MODEL", "").strip()
             if key and model:
-                providers.append(ProviderConfig(name, model, key, env.get(f"{upper}_BASE_URL", "")))
+                price = Price(_float(env, f"{upper}_PRICE_IN", 0.0), _float(env, f"{upper}_PRICE_OUT", 0.0))
+                providers.append(ProviderConfig(name, model, key, env.get(f"{upper}_BASE_URL", ""), price))
         incidents = env.get("OBS_ANALYZER_DB", DEFAULT_DB)
         return cls(
             prometheus_url=prometheus,
@@ -208,4 +209,11 @@ class Settings:
             discord_webhook_url=secret(env, "OBS_REPORT_DISCORD_WEBHOOK_URL"),
             smtp=smtp,
             providers=tuple(providers),
+            # The analyzer's caps and ledger: one LLM budget for the whole monitoring host.
+            caps=BudgetCaps(
+                calls_per_hour=int(_float(env, "OBS_ANALYZER_MAX_CALLS_HOUR", 20)),
+                calls_per_day=int(_float(env, "OBS_ANALYZER_MAX_CALLS_DAY", 100)),
+                usd_per_hour=_float(env, "OBS_ANALYZER_MAX_USD_HOUR", 1.0),
+                usd_per_day=_float(env, "OBS_ANALYZER_MAX_USD_DAY", 5.0),
+            ),
         )

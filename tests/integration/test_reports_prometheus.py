@@ -138,3 +138,31 @@ def test_deploy_impact_flags_the_regression(prom: tuple[PrometheusClient, int], 
     assert "latency_p95" not in flagged  # the HTTP latency distribution did not change
     api, _ = jobs.run_deploy(settings, "api", "3.1.0", at, timedelta(hours=1), dry_run=True, prom=client, providers=[])
     assert api.comparisons and not api.regressions
+
+
+def test_the_command_prints_a_full_dry_run_report(
+    prom: tuple[PrometheusClient, int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from obsctl import cli  # noqa: PLC0415
+
+    client, end = prom
+    day = datetime.fromtimestamp(end - r.DAY, UTC).date()
+    monkeypatch.setenv("PROMETHEUS_URL", client.http.base_url)
+    monkeypatch.setenv("OBS_REPORT_TZ", "UTC")
+    monkeypatch.setenv("OBS_REPORT_HISTORY_DB", str(tmp_path / "history.db"))
+    monkeypatch.setenv("OBS_ANALYZER_DB", str(tmp_path / "absent.db"))
+    monkeypatch.setenv("OBS_REPORT_PROVIDERS", "")
+    first = (day - timedelta(days=2)).isoformat()
+    assert cli.main(["report", "daily", "--backfill", f"{first}..{day.isoformat()}"]) == 0
+    assert "history filled for 3 daily period(s)" in capsys.readouterr().out
+    assert cli.main(["report", "daily", "--date", day.isoformat(), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"Daily health report {day.isoformat()}" in out
+    assert "BAD: chat Chatbot success 88.89%" in out
+    for service in ("[api]", "[chat]", "[app-1]"):
+        assert service in out
+    assert "Incidents: no data (incident log not readable)" in out
+    assert "dry run: nothing sent" in out

@@ -173,3 +173,54 @@ def test_over_budget_means_no_call(tmp_path: Path) -> None:
 def test_numbers_are_compared_as_values() -> None:
     assert narrative.invented("errors 21600.0, success 88%", SOURCE) == {88.0}
     assert narrative.invented("errors 21600, success 89.00%", SOURCE) == set()
+
+
+# --- the command ---
+
+
+def test_report_command_refuses_a_backfill_without_a_range(capsys: pytest.CaptureFixture[str]) -> None:
+    from obsctl import cli  # noqa: PLC0415
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["report", "daily", "--backfill", "2026-11-01"])
+    assert exc.value.code == 2
+    assert "use FROM..TO" in capsys.readouterr().err
+
+
+def test_report_command_names_the_missing_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from obsctl import cli  # noqa: PLC0415
+
+    monkeypatch.delenv("PROMETHEUS_URL", raising=False)
+    assert cli.main(["report", "daily", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "PROMETHEUS_URL is not set" in err and "fix:" in err
+
+
+def test_settings_read_the_smtp_and_provider_environment(tmp_path: Path) -> None:
+    from obsctl.reports.config import Settings  # noqa: PLC0415
+
+    secret_file = tmp_path / "smtp-password"
+    secret_file.write_text("app-password\n", encoding="utf-8")
+    env = {
+        "PROMETHEUS_URL": "http://127.0.0.1:9090",
+        "OBS_REPORT_SMTP_HOST": "smtp.gmail.com",
+        "OBS_REPORT_SMTP_USER": "ops@example.org",
+        "OBS_REPORT_SMTP_PASSWORD_FILE": str(secret_file),
+        "OBS_REPORT_MAIL_FROM": "ops@example.org",
+        "OBS_REPORT_MAIL_TO": "a@example.org, b@example.org",
+        "GEMINI_API_KEY": "k",
+        "GEMINI_MODEL": "gemini-2.5-flash",
+        "GEMINI_PRICE_OUT": "2.5",
+    }
+    settings = Settings.from_env(env)
+    assert settings.smtp is not None
+    assert (settings.smtp.port, settings.smtp.password) == (587, "app-password")
+    assert settings.smtp.recipients == ("a@example.org", "b@example.org")
+    assert [(p.name, p.price.output_per_mtok) for p in settings.providers] == [("gemini", 2.5)]
+    assert str(settings.timezone) == "Asia/Seoul"
+    from obsctl.errors import ObsError  # noqa: PLC0415
+
+    with pytest.raises(ObsError, match="OBS_REPORT_MAIL_FROM or OBS_REPORT_MAIL_TO"):
+        Settings.from_env({**env, "OBS_REPORT_MAIL_TO": ""})
