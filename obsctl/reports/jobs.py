@@ -91,20 +91,35 @@ def deliver(
     discord_message: DiscordMessage,
     mail: EmailMessage | None,
 ) -> list[str]:
-    """Send to each channel that has not received this period yet; returns what happened per channel."""
-    done = []
+    """Send to each channel that has not received this period yet; returns what happened per channel.
+
+    A failing channel does not stop the others; it is not marked delivered (the next run retries
+    it) and the failures are raised together once every channel was tried."""
+    sends: list[tuple[str, Callable[[], str]]] = []
     if channels.discord is not None:
-        if history.delivered(kind, period, "discord"):
-            done.append("discord: already delivered, skipped")
-        else:
-            history.mark_delivered(kind, period, "discord", channels.discord(discord_message))
-            done.append("discord: sent")
+        post = channels.discord
+        sends.append(("discord", lambda: post(discord_message)))
     if channels.email is not None and mail is not None:
-        if history.delivered(kind, period, "email"):
-            done.append("email: already delivered, skipped")
-        else:
-            history.mark_delivered(kind, period, "email", channels.email(mail))
-            done.append("email: sent")
+        send, message = channels.email, mail
+        sends.append(("email", lambda: send(message)))
+    done, failed = [], []
+    for channel, call in sends:
+        if history.delivered(kind, period, channel):
+            done.append(f"{channel}: already delivered, skipped")
+            continue
+        try:
+            ref = call()
+        except ObsError as exc:
+            failed.append(f"{channel}: {exc}")
+            continue
+        history.mark_delivered(kind, period, channel, ref)
+        done.append(f"{channel}: sent")
+    if failed:
+        raise ObsError(
+            f"the {kind} report {period} was not delivered to every channel ({'; '.join(done) or 'none sent'}): "
+            + "; ".join(failed),
+            fix="fix the channel named above and run the same command again: delivered channels are skipped",
+        )
     return done
 
 

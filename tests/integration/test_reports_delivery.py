@@ -228,19 +228,20 @@ def _attr_values(html: str, attr: str) -> list[str]:
     return out
 
 
-def test_a_wrong_password_sends_nothing_and_the_date_is_retried(
+def test_a_failing_channel_does_not_stop_the_other_and_is_retried(
     tmp_path: Path, smtp_server: tuple[Inbox, int], discord: tuple[list[dict[str, Any]], str]
 ) -> None:
     inbox, port = smtp_server
-    with pytest.raises(ObsError, match=r"sending the report through 127\.0\.0\.1"):
-        jobs.run_periodic(
-            _settings(tmp_path, port, "", password="wrong"), "daily", DAY, dry_run=False, prom=_double(), providers=[]
-        )
-    assert inbox.messages == []
+    posts, webhook = discord
+    wrong = _settings(tmp_path, port, webhook, password="wrong")
+    with pytest.raises(ObsError, match=r"\(discord: sent\): email: sending the report through 127\.0\.0\.1"):
+        jobs.run_periodic(wrong, "daily", DAY, dry_run=False, prom=_double(), providers=[])
+    assert inbox.messages == [] and len(posts) == 1
     _, outcome = jobs.run_periodic(
-        _settings(tmp_path, port, ""), "daily", DAY, dry_run=False, prom=_double(), providers=[]
+        _settings(tmp_path, port, webhook), "daily", DAY, dry_run=False, prom=_double(), providers=[]
     )
-    assert outcome == ["email: sent"] and len(inbox.messages) == 1
+    assert outcome == ["discord: already delivered, skipped", "email: sent"]
+    assert len(inbox.messages) == 1 and len(posts) == 1
 
 
 def test_a_server_without_starttls_gets_no_credentials(tmp_path: Path) -> None:
