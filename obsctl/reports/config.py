@@ -145,6 +145,16 @@ class Smtp:
 
 
 @dataclass(frozen=True)
+class Sheet:
+    """The optional Google Sheet history: service-account JSON key, spreadsheet id, A1 range per kind."""
+
+    key_file: Path
+    spreadsheet_id: str
+    daily_range: str = "DailyMetrics!A:Z"
+    weekly_range: str = "WeeklyMetrics!A:Z"
+
+
+@dataclass(frozen=True)
 class Settings:
     prometheus_url: str
     history: Path = Path(DEFAULT_HISTORY)
@@ -154,6 +164,7 @@ class Settings:
     history_url: str = ""
     discord_webhook_url: str = ""
     smtp: Smtp | None = None
+    sheet: Sheet | None = None
     providers: tuple[ProviderConfig, ...] = ()
     caps: BudgetCaps = field(default_factory=BudgetCaps)
 
@@ -198,6 +209,18 @@ class Settings:
             if key and model:
                 price = Price(_float(env, f"{upper}_PRICE_IN", 0.0), _float(env, f"{upper}_PRICE_OUT", 0.0))
                 providers.append(ProviderConfig(name, model, key, env.get(f"{upper}_BASE_URL", ""), price))
+        sheet = None
+        key_file, sheet_id = (
+            env.get("OBS_REPORT_SHEETS_KEY_FILE", "").strip(),
+            env.get("OBS_REPORT_SHEETS_ID", "").strip(),
+        )
+        if bool(key_file) != bool(sheet_id):
+            raise ObsError(
+                "only one of OBS_REPORT_SHEETS_KEY_FILE and OBS_REPORT_SHEETS_ID is set",
+                fix="set both (the service account's JSON key file and the spreadsheet id) or neither",
+            )
+        if key_file:
+            sheet = Sheet(Path(key_file), sheet_id)
         incidents = env.get("OBS_ANALYZER_DB", DEFAULT_DB)
         return cls(
             prometheus_url=prometheus,
@@ -208,6 +231,7 @@ class Settings:
             history_url=env.get("OBS_REPORT_HISTORY_URL", ""),
             discord_webhook_url=secret(env, "OBS_REPORT_DISCORD_WEBHOOK_URL"),
             smtp=smtp,
+            sheet=sheet,
             providers=tuple(providers),
             # The analyzer's caps and ledger: one LLM budget for the whole monitoring host.
             caps=BudgetCaps(

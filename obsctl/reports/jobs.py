@@ -11,14 +11,17 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
+import httpx
+
 from obsctl.analyzer.llm import Budget, Configured
 from obsctl.clients.discord import DiscordMessage, DiscordWebhook
 from obsctl.clients.llm import LlmClient
 from obsctl.clients.prometheus import PrometheusClient
+from obsctl.clients.sheets import Cell, SheetsClient, load_key
 from obsctl.errors import ObsError
 from obsctl.incidents.store import IncidentStore, LlmLedger
 from obsctl.reports import build, kpis, narrative, render
-from obsctl.reports.config import Settings, Smtp, thresholds
+from obsctl.reports.config import KPIS, Settings, Smtp, thresholds
 from obsctl.reports.history import History
 
 
@@ -52,9 +55,11 @@ class Channels:
 
     discord: Callable[[DiscordMessage], str] | None = None
     email: Callable[[EmailMessage], str] | None = None
+    sheets: Callable[[str, list[list[Cell]]], str] | None = None  # (kind, rows)
 
 
-def channels_of(settings: Settings) -> Channels:
+def channels_of(settings: Settings, *, sheets_transport: httpx.BaseTransport | None = None) -> Channels:
+    """``sheets_transport``: where the Sheets client's requests go (a test's recorded answers)."""
     out = Channels()
     if settings.discord_webhook_url:
         url = settings.discord_webhook_url
@@ -75,6 +80,29 @@ def channels_of(settings: Settings) -> Channels:
             return str(message["Message-ID"] or "")
 
         out.email = mail
+    if settings.sheet is not None:
+        sheet = settings.sheet
+
+        def append(kind: str, rows: list[list[Cell]]) -> str:
+            client = SheetsClient(load_key(sheet.key_file), transport=sheets_transport)
+            try:
+                target = sheet.weekly_range if kind == "weekly" else sheet.daily_range
+                return str(client.append(sheet.spreadsheet_id, target, rows).get("updatedRange", ""))
+            finally:
+                client.close()
+
+        out.sheets = append
+    return out
+
+
+def sheet_rows(report: build.Report) -> list[list[Cell]]:
+    """One row per service: period, service, then every KPI's raw value in KPIS order ("no data" when none)."""
+    out: list[list[Cell]] = []
+    for service in report.services:
+        values = {r.kpi.key: r.value for r in report.rows_of(service)}
+        cells: list[Cell] = [report.period.key, service]
+        cells += ["no data" if values.get(k.key) is None else values[k.key] for k in KPIS]
+        out.append(cells)
     return out
 
 
@@ -90,6 +118,7 @@ def deliver(
     *,
     discord_message: DiscordMessage,
     mail: EmailMessage | None,
+    rows: list[list[Cell]] | None = None,
 ) -> list[str]:
     """Send to each channel that has not received this period yet; returns what happened per channel.
 
@@ -102,6 +131,9 @@ def deliver(
     if channels.email is not None and mail is not None:
         send, message = channels.email, mail
         sends.append(("email", lambda: send(message)))
+    if channels.sheets is not None and rows:
+        append, cells = channels.sheets, rows
+        sends.append(("sheets", lambda: append(kind, cells)))
     done, failed = [], []
     for channel, call in sends:
         if history.delivered(kind, period, channel):
@@ -184,6 +216,7 @@ def run_periodic(
                 chans,
                 discord_message=render.discord(report, settings.dashboard_url),
                 mail=mail,
+                rows=sheet_rows(report),
             )
     finally:
         if client is not None:
