@@ -151,6 +151,12 @@ QUERIES: dict[str, Query] = {
             "chatbot errors in the last 24 hours",
         ),
         _q(
+            "chatbot_error_rate",
+            'sum by (app) (rate(chatbot_responses_total{status="error",%(m)s}[5m]))',
+            "reqps",
+            "failed chatbot answers per second (the reports integrate it over their period)",
+        ),
+        _q(
             "chatbot_satisfaction",
             'avg by (app) (chatbot_user_satisfaction{rating_type="positive",%(m)s})',
             "short",

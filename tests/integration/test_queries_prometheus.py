@@ -10,8 +10,6 @@ must parse (HTTP 400 "bad_data" otherwise) and return data.
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -24,7 +22,7 @@ import pytest
 from obsctl import dashboards
 from obsctl.signals import metrics, queries
 from tests.fixtures.metrics import samples
-from tests.support import tool
+from tests.fixtures.metrics.prometheus import backfilled
 
 # Values the dashboard variables take in the lab: app-1 runs api and chat behind nginx.
 MULTI = {"app": "api|chat", "instance": ".+", "pool": ".+", "host": "app-1"}
@@ -33,57 +31,12 @@ SINGLE_APPS = ("api", "chat")
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    binary, promtool = tool("prometheus"), tool("promtool")  # each skips unless of the pinned release
     work = tmp_path_factory.mktemp("prom")
     end = int(time.time()) // 60 * 60
     openmetrics = work / "samples.om"
     samples.write_openmetrics(str(openmetrics), end)
-    data = work / "tsdb"
-    subprocess.run(
-        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(openmetrics), str(data)],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    openmetrics.unlink()  # 30+ MB; the blocks hold the data now
-    config = work / "prometheus.yml"
-    config.write_text("global:\n  scrape_interval: 15s\n", encoding="utf-8")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    log = (work / "prometheus.log").open("w")
-    proc = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={data}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--storage.tsdb.retention.time=3650d",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"prometheus did not become ready: {(work / 'prometheus.log').read_text()[-2000:]}")
-            time.sleep(0.5)
+    with backfilled(work, openmetrics) as url:
         yield url, end
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _query(url: str, expr: str, at: int) -> tuple[str, list[Any]]:

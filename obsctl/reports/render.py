@@ -1,0 +1,179 @@
+"""One report, three shapes: plain text (dry run, number-check input), a Discord message, an HTML e-mail.
+
+Trend charts are tiny PNG sparklines drawn here (zlib + struct, no plotting library): one per
+(service, KPI) row, attached to the e-mail as inline images referenced by ``cid:``.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import struct
+import zlib
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from obsctl.clients.discord import DiscordMessage, Embed, EmbedField
+from obsctl.reports.build import DeployReport, Report, Row, fmt, fmt_change
+
+COLOURS = {"good": "#2e7d32", "watch": "#f9a825", "bad": "#c62828", "none": "#757575", "no data": "#757575"}
+DISCORD_COLOUR = {"good": 0x2E7D32, "watch": 0xF9A825, "bad": 0xC62828}
+ICON = {"good": "🟢", "watch": "🟡", "bad": "🔴", "none": "⚪", "no data": "⚪"}
+
+
+def title(report: Report) -> str:
+    return f"{report.period.kind.capitalize()} health report {report.period.key}"
+
+
+def text(report: Report) -> str:
+    lines = [title(report), "", "Findings:"]
+    lines += [f"- {f}" for f in report.findings] or ["- nothing breached or moved"]
+    for service in report.services:
+        lines += ["", f"[{service}]"]
+        for r in report.rows_of(service):
+            lines.append(
+                f"  {r.kpi.label}: {fmt(r.kpi, r.value)} (baseline {fmt(r.kpi, r.baseline)},"
+                f" change {fmt_change(r.change)}) {r.status}"
+            )
+    if report.incidents is not None:
+        counts = ", ".join(f"{sev} {n}" for sev, n in report.incidents.items())
+        lines += ["", f"Incidents: {counts}"]
+    else:
+        lines += ["", "Incidents: no data (incident log not readable)"]
+    return "\n".join(lines)
+
+
+def worst(rows: list[Row]) -> str:
+    statuses = {r.status for r in rows}
+    return next((s for s in ("bad", "watch", "good") if s in statuses), "none")
+
+
+def discord(report: Report, dashboard_url: str = "") -> DiscordMessage:
+    summary = "\n".join(report.findings) or "Nothing breached or moved against the baseline."
+    if report.narrative:
+        summary += f"\n\n{report.narrative}"
+    elif report.narrative_note:
+        summary += f"\n\n_{report.narrative_note}_"
+    embeds = [
+        Embed(title=title(report), description=summary, url=dashboard_url, color=DISCORD_COLOUR.get(worst(report.rows)))
+    ]
+    for service in report.services:
+        rows = report.rows_of(service)
+        fields = [
+            EmbedField(r.kpi.label, f"{ICON[r.status]} {fmt(r.kpi, r.value)} ({fmt_change(r.change)})", inline=True)
+            for r in rows
+        ]
+        embeds.append(Embed(title=service, fields=fields, color=DISCORD_COLOUR.get(worst(rows))))
+    return DiscordMessage(embeds=embeds, username="obs-reports")
+
+
+def sparkline(values: list[float | None], width: int = 120, height: int = 28) -> bytes:
+    """A PNG line chart of the values (gaps for None); the last point is marked."""
+    pixels = [[(255, 255, 255)] * width for _ in range(height)]
+    known = [v for v in values if v is not None]
+    if len(values) >= 1 and known:
+        lo, hi = min(known), max(known)
+        span = (hi - lo) or 1.0
+        n = max(1, len(values) - 1)
+
+        def xy(i: int, v: float) -> tuple[int, int]:
+            return round(2 + i * (width - 5) / n), round(height - 3 - (v - lo) / span * (height - 6))
+
+        points = [(xy(i, v) if v is not None else None) for i, v in enumerate(values)]
+        for a, b in itertools.pairwise(points):
+            if a and b:
+                steps = max(abs(b[0] - a[0]), abs(b[1] - a[1]), 1)
+                for s in range(steps + 1):
+                    x = a[0] + (b[0] - a[0]) * s // steps
+                    y = a[1] + (b[1] - a[1]) * s // steps
+                    pixels[y][x] = (21, 101, 192)
+        last = points[-1]
+        if last:
+            for dx in (-1, 0, 1):
+                for dy in (-1, 0, 1):
+                    pixels[min(height - 1, max(0, last[1] + dy))][min(width - 1, max(0, last[0] + dx))] = (198, 40, 40)
+    raw = b"".join(b"\x00" + bytes(c for px in row for c in px) for row in pixels)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def email(
+    report: Report, sender: str, recipients: tuple[str, ...], dashboard_url: str, history_url: str
+) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"] = title(report)
+    msg["From"] = sender
+    msg["To"] = ", ".join(recipients)
+    msg.set_content(text(report))
+    images: list[tuple[str, bytes]] = []
+    body = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'></head>"
+        "<body style='font-family:sans-serif;margin:8px'>",
+        f"<h2>{html.escape(title(report))}</h2>",
+        "<h3>Findings</h3><ul>",
+        *[f"<li>{html.escape(f)}</li>" for f in report.findings or ["nothing breached or moved"]],
+        "</ul>",
+    ]
+    if report.narrative:
+        body.append(f"<h3>AI narrative</h3><p>{html.escape(report.narrative)}</p>")
+    elif report.narrative_note:
+        body.append(f"<p><em>{html.escape(report.narrative_note)}</em></p>")
+    body.append(
+        "<div style='overflow-x:auto'><table style='border-collapse:collapse;font-size:13px'>"
+        "<tr><th>Service</th><th>KPI</th><th>Value</th><th>Baseline</th><th>Change</th><th>Status</th><th>Trend</th></tr>"
+    )
+    for r in report.rows:
+        cid = make_msgid(domain="obs-reports")
+        images.append((cid, sparkline(r.trend)))
+        colour = COLOURS[r.status]
+        body.append(
+            f"<tr class='kpi' data-status='{r.status}'><td>{html.escape(r.service)}</td>"
+            f"<td>{html.escape(r.kpi.label)}</td>"
+            f"<td>{html.escape(fmt(r.kpi, r.value))}</td><td>{html.escape(fmt(r.kpi, r.baseline))}</td>"
+            f"<td>{fmt_change(r.change)}</td>"
+            f"<td style='background:{colour};color:#fff;padding:2px 6px'>{html.escape(r.status)}</td>"
+            f"<td><img src='cid:{cid[1:-1]}' alt='trend' width='120' height='28'></td></tr>"
+        )
+    body.append("</table></div>")
+    if report.incidents is not None:
+        body.append("<p>Incidents: " + ", ".join(f"{s} {n}" for s, n in report.incidents.items()) + "</p>")
+    links = [(u, t) for u, t in ((dashboard_url, "Live dashboard"), (history_url, "History")) if u]
+    if links:
+        body.append("<p>" + " · ".join(f"<a href='{html.escape(u)}'>{t}</a>" for u, t in links) + "</p>")
+    body.append("</body></html>")
+    msg.add_alternative("".join(body), subtype="html")
+    html_part = next(p for p in msg.iter_parts() if p.get_content_type() == "text/html")
+    assert isinstance(html_part, EmailMessage)
+    for cid, png in images:
+        html_part.add_related(png, "image", "png", cid=cid)
+    return msg
+
+
+def deploy_text(report: DeployReport) -> str:
+    minutes = int(report.window.total_seconds() // 60)
+    lines = [
+        f"Deployment impact: {report.service} {report.version} at {report.at.isoformat()} ({minutes} min before/after)"
+    ]
+    for c in report.comparisons:
+        flag = "REGRESSION" if c.regression else "ok"
+        lines.append(f"- {c.kpi.label}: {fmt(c.kpi, c.before)} -> {fmt(c.kpi, c.after)} {flag}")
+    if not report.comparisons:
+        lines.append("- no data for this service before or after the deploy")
+    return "\n".join(lines)
+
+
+def deploy_discord(report: DeployReport) -> DiscordMessage:
+    body = deploy_text(report)
+    if report.narrative:
+        body += f"\n\n{report.narrative}"
+    elif report.narrative_note:
+        body += f"\n\n_{report.narrative_note}_"
+    colour = DISCORD_COLOUR["bad" if report.regressions else "good"]
+    return DiscordMessage(
+        embeds=[Embed(title=f"Deploy {report.service} {report.version}", description=body, color=colour)]
+    )
