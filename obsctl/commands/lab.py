@@ -1,4 +1,4 @@
-"""``obsctl lab up|down|status|reboot``: the whole platform on this machine (`make lab`, `make lab-down`)."""
+"""``obsctl lab up|down|status|reboot|second-day``: the whole platform on this machine (`make lab`, `make lab-down`)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,15 @@ def _status(_: argparse.Namespace) -> int:
     return orchestrate.status()
 
 
+def _second_day(args: argparse.Namespace) -> int:
+    result = drills.second_day(stream=not args.quiet)
+    if result.changed:
+        print(f"second-day drill: expected changed=0, got changed={result.changed} (.obs/lab/logs/site-second-day.log)")
+        return 3
+    print("second-day drill: ok, changed=0")
+    return 0
+
+
 def _reboot(args: argparse.Namespace) -> int:
     result = drills.reboot(timeout=args.timeout)
     print(f"reboot drill: {'FAILED' if result.problems else 'ok'}, recovered in {result.seconds:.1f}s")
@@ -51,3 +60,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     reboot.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for recovery (default 600)")
     reboot.set_defaults(handler=_reboot)
+    second = lsub.add_parser(
+        "second-day", help="site.yml again with the hosts' clock a day ahead (libfaketime); exit 3 unless changed=0"
+    )
+    second.add_argument("--quiet", action="store_true", help="Ansible output only to .obs/lab/logs/")
+    second.set_defaults(handler=_second_day)

@@ -1,4 +1,4 @@
-"""Operational drills on a running lab: a reboot of the monitoring server.
+"""Operational drills on a running lab: a reboot of the monitoring server, and the second day.
 
 ``obsctl lab reboot``: ``docker restart obs-lab-mon-1`` stands for a reboot of the instance (the
 container's systemd shuts down and boots again; cloud-init does not run the user_data again for
@@ -10,6 +10,15 @@ and checks that:
   key kept on it is unchanged;
 * the same TCP listeners are back on the tunnel address;
 * Prometheus still answers for a moment before the reboot with the same value (its TSDB survived).
+
+``obsctl lab second-day``: site.yml again with every host's clock one day ahead, expecting
+changed=0. The clock is shifted for what Ansible runs on the hosts (its modules and every command
+they start, e.g. apt): ``ansible_python_interpreter`` points at a small wrapper the drill installs
+on each lab host, ``exec env LD_PRELOAD=<Debian's libfaketime> FAKETIME=+1d /usr/bin/python3``
+(ansible-core 2.19 takes the interpreter as one path, so the preload cannot go inline).
+Time-based decisions on the hosts (apt's cache_valid_time, file ages, certificate lifetimes) then
+see tomorrow. The containers' init and
+daemons keep the real clock (the kernel's clock is shared with this machine).
 """
 
 from __future__ import annotations
@@ -23,8 +32,9 @@ from typing import Any
 
 from obsctl import common, verify
 from obsctl.errors import ObsError
-from obsctl.lab import docker, secrets
-from obsctl.lab.layout import inventory_dir, lab_state, monitoring_host, vault_file, vault_password_file
+from obsctl.lab import docker, orchestrate, recap, secrets
+from obsctl.lab.layout import HOSTS, inventory_dir, lab_state, monitoring_host, vault_file, vault_password_file
+from obsctl.paths import repo_root
 from obsctl.proc import run
 
 
@@ -116,4 +126,65 @@ def reboot(echo: Callable[[str], None] = print, timeout: float = 600.0) -> Reboo
     ]
     for line in result.notes + result.problems:
         echo(line)
+    return result
+
+
+FAKETIME_PACKAGE = "libfaketime"
+SECOND_DAY_OFFSET = "+1d"
+_DAY = 86400
+WRAPPER = "/usr/local/lib/obs-lab/python3-tomorrow"
+
+
+def faketime_library(container: str) -> str:
+    """Install Debian's libfaketime on a lab host (lab tooling, not part of site.yml); its path."""
+    listing = _exec(container, "dpkg", "-L", FAKETIME_PACKAGE)
+    if not listing:
+        proc = run(
+            [
+                "docker",
+                "exec",
+                container,
+                "sh",
+                "-c",
+                f"apt-get update -q && apt-get install -y -q --no-install-recommends {FAKETIME_PACKAGE}",
+            ],
+            check=False,
+            timeout=600,
+        )
+        if proc.returncode != 0:
+            raise ObsError(
+                f"cannot install {FAKETIME_PACKAGE} on {container}: {proc.stderr.strip()[-300:]}",
+                fix="the lab hosts need Debian's mirror for the second-day drill",
+            )
+        listing = _exec(container, "dpkg", "-L", FAKETIME_PACKAGE)
+    libs = [line for line in listing.splitlines() if line.endswith("/libfaketime.so.1")]
+    if not libs:
+        raise ObsError(f"{FAKETIME_PACKAGE} on {container} has no libfaketime.so.1", fix="check the package")
+    return libs[0]
+
+
+def second_day(echo: Callable[[str], None] = print, stream: bool = False) -> recap.Recap:
+    libs = {host.name: faketime_library(host.container) for host in HOSTS}
+    if len(set(libs.values())) != 1:
+        raise ObsError(f"libfaketime lies in different places on the lab hosts: {libs}")
+    lib = next(iter(libs.values()))
+    wrapper = f'#!/bin/sh\nexec env LD_PRELOAD={lib} FAKETIME={SECOND_DAY_OFFSET} /usr/bin/python3 "$@"\n'
+    for host in HOSTS:
+        install = f"mkdir -p {WRAPPER.rsplit('/', 1)[0]} && cat > {WRAPPER} && chmod 0755 {WRAPPER}"
+        run(["docker", "exec", "-i", host.container, "sh", "-c", install], input_text=wrapper, timeout=60)
+        # The shift must really be in effect where the modules run, or the drill proves nothing.
+        probe = f"date +%s; {WRAPPER} -c 'import time; print(int(time.time()))'"
+        shifted = _exec(host.container, "sh", "-c", probe)
+        real, fake = (int(v) for v in shifted.split())
+        if abs(fake - real - _DAY) > 60:
+            raise ObsError(f"faketime on {host.container} moved the clock by {fake - real}s, not one day")
+    echo(f"site.yml with the hosts' clock {SECOND_DAY_OFFSET} (libfaketime through ansible_python_interpreter)")
+    result = orchestrate.run_playbook(
+        repo_root() / "ansible" / "site.yml",
+        lab_state() / "logs" / "site-second-day.log",
+        echo,
+        stream,
+        extra=["-e", f"ansible_python_interpreter={WRAPPER}"],
+    )
+    echo(f"second day: site.yml {result.summary()}")
     return result

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,7 +91,9 @@ def ansible_env() -> dict[str, str]:
     )
 
 
-def run_playbook(playbook: Path, log: Path, echo: Callable[[str], None], stream: bool) -> recap.Recap:
+def run_playbook(
+    playbook: Path, log: Path, echo: Callable[[str], None], stream: bool, extra: Sequence[str] = ()
+) -> recap.Recap:
     """ansible-playbook against inventories/lab; output to ``log`` (and the console when streaming)."""
     argv = [
         _venv_tool("ansible-playbook"),
@@ -99,6 +101,7 @@ def run_playbook(playbook: Path, log: Path, echo: Callable[[str], None], stream:
         str(inventory_dir()),
         "--vault-password-file",
         str(vault_password_file()),
+        *extra,
         str(playbook),
     ]
     log.parent.mkdir(parents=True, exist_ok=True)

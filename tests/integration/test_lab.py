@@ -1,5 +1,5 @@
 """`make lab` end to end: up (cold) -> mon-1 booted Terraform's user_data -> up again (site.yml
-must report changed=0) -> verify -> reboot drill -> down. ONE lab for all of it.
+must report changed=0) -> verify -> second-day drill -> reboot drill -> down. ONE lab for all of it.
 
 Runs the real thing: moto + `terraform apply`, systemd containers on a private Docker network,
 ansible-playbook lab_demo.yml and site.yml, `obsctl verify`. It skips, with the reason, where this
@@ -130,6 +130,10 @@ def test_lab_end_to_end() -> None:
         assert code == 0, f"`obsctl verify -i inventories/lab` found failures:\n{out}"
         assert "prometheus  targets" in out
         assert "handshakes" in out
+
+        code, out = _obsctl("lab", "second-day", "--quiet", log_name="lab-second-day.log", timeout=1800)
+        assert code == 0, f"site.yml a day later was not changed=0 or failed:\n{out[-3000:]}"
+        assert "second-day drill: ok, changed=0" in out
 
         code, out = _obsctl("lab", "reboot", log_name="lab-reboot.log", timeout=900)
         assert code == 0, f"reboot drill failed:\n{out[-3000:]}"

@@ -12,7 +12,7 @@ import subprocess
 
 import yaml
 
-from obsctl.lab import boot, docker, inventory, orchestrate, recap, secrets
+from obsctl.lab import boot, docker, drills, inventory, orchestrate, recap, secrets
 from obsctl.lab.layout import DATA_DEVICE, GATEWAY, HOSTS, SUBNET, monitoring_host
 from tests.support import REPO
 
@@ -189,3 +189,15 @@ def test_substitutes_only_where_the_upstream_image_cannot_be_had(monkeypatch):
     assert mon["monitoring_stack_blackbox_image"] == "obs/blackbox-debian:latest"
     assert mon["monitoring_stack_missing_image_policy"] == "skip"
     assert upstream_prom.startswith("prom/prometheus:v")
+
+
+def test_tunnel_listeners_only_on_the_tunnel_address():
+    # `ss -H -ltn` as iproute2 6.1 (bookworm) prints it.
+    ss = (
+        "LISTEN 0      4096      10.100.0.1:9090       0.0.0.0:*\n"
+        "LISTEN 0      4096      10.100.0.1:9115       0.0.0.0:*\n"
+        "LISTEN 0      4096       127.0.0.1:9090       0.0.0.0:*\n"
+        "LISTEN 0      128          0.0.0.0:22         0.0.0.0:*\n"
+        "LISTEN 0      4096     10.100.0.11:9100       0.0.0.0:*\n"
+    )
+    assert drills.tunnel_listeners(ss, "10.100.0.1") == {"10.100.0.1:9090", "10.100.0.1:9115"}
