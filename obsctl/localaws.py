@@ -86,15 +86,15 @@ class LocalAws:
             self._stopper = None
 
 
-def free_port() -> int:
-    """A currently free TCP port on the loopback interface."""
+def free_port(host: str = LOOPBACK) -> int:
+    """A currently free TCP port on ``host`` (the loopback interface by default)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
+        sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
 
-def _endpoint(port: int) -> str:
-    return f"http://{LOOPBACK}:{port}"
+def _endpoint(port: int, host: str = LOOPBACK) -> str:
+    return f"http://{host}:{port}"
 
 
 def _enable_managed_policies() -> None:
@@ -105,8 +105,11 @@ def _enable_managed_policies() -> None:
     default_user_config["iam"] = {"load_aws_managed_policies": True}
 
 
-def start(port: int = 0, region: str = DEFAULT_REGION) -> LocalAws:
-    """Run moto in a thread of this process on ``127.0.0.1:port`` (0 = any free port)."""
+def start(port: int = 0, region: str = DEFAULT_REGION, host: str = LOOPBACK) -> LocalAws:
+    """Run moto in a thread of this process on ``host:port`` (0 = any free port).
+
+    ``host`` is the loopback address unless the emulator must be reachable from containers too
+    (the lab binds it to its Docker network's gateway address, never to every interface)."""
     try:
         from moto.server import ThreadedMotoServer  # noqa: PLC0415 - moto is optional
     except ImportError as exc:
@@ -114,16 +117,21 @@ def start(port: int = 0, region: str = DEFAULT_REGION) -> LocalAws:
     _enable_managed_policies()
     # One log line per request would drown the output of whoever embeds the emulator.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     try:
         server.start()
     except OSError as exc:
-        raise ObsError(f"cannot start the local AWS emulator on port {port}: {exc}", fix="choose a free port") from exc
+        raise ObsError(
+            f"cannot start the local AWS emulator on {host}:{port}: {exc}",
+            fix="choose a free port (and an address of this machine)",
+        ) from exc
     _, bound = server.get_host_and_port()
-    return LocalAws(endpoint=_endpoint(int(bound)), region=region, _stopper=server.stop)
+    return LocalAws(endpoint=_endpoint(int(bound), host), region=region, _stopper=server.stop)
 
 
-def _wait_ready(port: int, proc: subprocess.Popen[bytes] | None, timeout: float = _READY_TIMEOUT) -> None:
+def _wait_ready(
+    port: int, proc: subprocess.Popen[bytes] | None, timeout: float = _READY_TIMEOUT, host: str = LOOPBACK
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -131,13 +139,15 @@ def _wait_ready(port: int, proc: subprocess.Popen[bytes] | None, timeout: float 
                 f"the local AWS emulator exited with code {proc.returncode} during start-up",
                 fix="read its log file; is the port already taken?",
             )
-        with contextlib.suppress(OSError), socket.create_connection((LOOPBACK, port), timeout=1):
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
             return
         time.sleep(0.2)
-    raise ObsError(f"the local AWS emulator did not listen on port {port} within {timeout:.0f}s")
+    raise ObsError(f"the local AWS emulator did not listen on {host}:{port} within {timeout:.0f}s")
 
 
-def start_detached(state_file: Path, log_file: Path, port: int = 0, region: str = DEFAULT_REGION) -> LocalAws:
+def start_detached(
+    state_file: Path, log_file: Path, port: int = 0, region: str = DEFAULT_REGION, host: str = LOOPBACK
+) -> LocalAws:
     """Start ``python -m obsctl.localaws`` in its own session; record pid/port in ``state_file``.
 
     Reuses the emulator already recorded in ``state_file`` when it still runs.
@@ -145,20 +155,23 @@ def start_detached(state_file: Path, log_file: Path, port: int = 0, region: str 
     running = attach(state_file)
     if running is not None:
         return running
-    chosen = port or free_port()
+    chosen = port or free_port(host)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "obsctl.localaws", "--port", str(chosen)],
+            [sys.executable, "-m", "obsctl.localaws", "--host", host, "--port", str(chosen)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # survives the CLI call (and its Ctrl-C) that started it
         )
-    _wait_ready(chosen, proc)
+    _wait_ready(chosen, proc, host=host)
     state_file.parent.mkdir(parents=True, exist_ok=True)
-    state_file.write_text(json.dumps({"pid": proc.pid, "port": chosen, "region": region}) + "\n", encoding="utf-8")
-    return LocalAws(endpoint=_endpoint(chosen), region=region, pid=proc.pid, _stopper=lambda: stop_detached(state_file))
+    record = {"pid": proc.pid, "host": host, "port": chosen, "region": region}
+    state_file.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    return LocalAws(
+        endpoint=_endpoint(chosen, host), region=region, pid=proc.pid, _stopper=lambda: stop_detached(state_file)
+    )
 
 
 def _alive(pid: int) -> bool:
@@ -185,13 +198,14 @@ def attach(state_file: Path) -> LocalAws | None:
     if state is None or not _alive(int(state["pid"])):
         return None
     port = int(state["port"])
+    host = str(state.get("host", LOOPBACK))
     try:
-        with socket.create_connection((LOOPBACK, port), timeout=2):
+        with socket.create_connection((host, port), timeout=2):
             pass
     except OSError:
         return None
     return LocalAws(
-        endpoint=_endpoint(port),
+        endpoint=_endpoint(port, host),
         region=str(state.get("region", DEFAULT_REGION)),
         pid=int(state["pid"]),
         _stopper=lambda: stop_detached(state_file),
@@ -222,9 +236,10 @@ def stop_detached(state_file: Path, timeout: float = 10.0) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """Foreground server: ``python -m obsctl.localaws --port 4566``; SIGTERM or Ctrl-C stops it."""
     parser = argparse.ArgumentParser(prog="python -m obsctl.localaws", description=main.__doc__)
-    parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = any free port)")
+    parser.add_argument("--host", default=LOOPBACK, help="address to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=0, help="TCP port (0 = any free port)")
     args = parser.parse_args(argv)
-    aws = start(args.port)
+    aws = start(args.port, host=args.host)
     print(f"local AWS emulator (moto) listening on {aws.endpoint}", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -1,10 +1,10 @@
-"""``obsctl lab up|down|status``: the whole platform on this machine (`make lab`, `make lab-down`)."""
+"""``obsctl lab up|down|status|reboot|second-day``: the whole platform on this machine (`make lab`, `make lab-down`)."""
 
 from __future__ import annotations
 
 import argparse
 
-from obsctl.lab import orchestrate
+from obsctl.lab import drills, orchestrate
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -26,6 +26,21 @@ def _status(_: argparse.Namespace) -> int:
     return orchestrate.status()
 
 
+def _second_day(args: argparse.Namespace) -> int:
+    result = drills.second_day(stream=not args.quiet)
+    if result.changed:
+        print(f"second-day drill: expected changed=0, got changed={result.changed} (.obs/lab/logs/site-second-day.log)")
+        return 3
+    print("second-day drill: ok, changed=0")
+    return 0
+
+
+def _reboot(args: argparse.Namespace) -> int:
+    result = drills.reboot(timeout=args.timeout)
+    print(f"reboot drill: {'FAILED' if result.problems else 'ok'}, recovered in {result.seconds:.1f}s")
+    return 1 if result.problems else 0
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("lab", help="the whole platform on this machine: local AWS, lab hosts, site.yml, verify")
     lsub = parser.add_subparsers(dest="lab_command", metavar="<action>", required=True)
@@ -40,3 +55,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     down.set_defaults(handler=_down)
     status = lsub.add_parser("status", help="what of the lab is running, and its memory use")
     status.set_defaults(handler=_status)
+    reboot = lsub.add_parser(
+        "reboot", help="reboot drill: restart mon-1, time until verify passes, check data and tunnel listeners"
+    )
+    reboot.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for recovery (default 600)")
+    reboot.set_defaults(handler=_reboot)
+    second = lsub.add_parser(
+        "second-day", help="site.yml again with the hosts' clock a day ahead (libfaketime); exit 3 unless changed=0"
+    )
+    second.add_argument("--quiet", action="store_true", help="Ansible output only to .obs/lab/logs/")
+    second.set_defaults(handler=_second_day)

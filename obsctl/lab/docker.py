@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from obsctl.errors import ObsError
 from obsctl.images import SYSTEMD_IMAGE, image_id
-from obsctl.lab.layout import HOSTS, LABEL, NETWORK, SUBNET, LabHost
+from obsctl.lab.layout import GATEWAY, HOSTS, LABEL, NETWORK, SUBNET, LabHost
 from obsctl.proc import run
 
 _SYSTEMD_ARGS = ("--tmpfs", "/run", "--tmpfs", "/run/lock", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw")
@@ -39,8 +40,9 @@ def require_daemon() -> None:
 
 
 def require_base_image() -> None:
-    if image_id(SYSTEMD_IMAGE) is None:
-        raise ObsError(f"the lab's host image {SYSTEMD_IMAGE} is not built", fix="make images")
+    for image in sorted({SYSTEMD_IMAGE, *(h.image for h in HOSTS)}):
+        if image_id(image) is None:
+            raise ObsError(f"the lab's host image {image} is not built", fix="make images")
 
 
 def ensure_network() -> bool:
@@ -48,7 +50,7 @@ def ensure_network() -> bool:
     if run(["docker", "network", "inspect", NETWORK], check=False).returncode == 0:
         return False
     proc = run(
-        ["docker", "network", "create", "--subnet", SUBNET, "--label", f"{LABEL}=1", NETWORK],
+        ["docker", "network", "create", "--subnet", SUBNET, "--gateway", GATEWAY, "--label", f"{LABEL}=1", NETWORK],
         check=False,
     )
     if proc.returncode != 0:
@@ -74,8 +76,9 @@ def container_state(name: str) -> ContainerState:
     return ContainerState(exists=True, running=bool(info["State"]["Running"]), image=str(info["Image"]))
 
 
-def run_args(host: LabHost) -> list[str]:
-    """The `docker run` command line of one lab host (pure: unit-tested)."""
+def run_args(host: LabHost, extra: Sequence[str] = ()) -> list[str]:
+    """The `docker run` command line of one lab host (pure: unit-tested); ``extra`` are further
+    options (mon-1's cloud-init seed, emulator settings and data volume device)."""
     argv = [
         "docker",
         "run",
@@ -97,20 +100,26 @@ def run_args(host: LabHost) -> list[str]:
         argv += [*_DIND_ARGS, "--device", "/dev/net/tun", "-v", f"{host.volume}:/var/lib/docker"]
     else:
         argv += list(_TUN_ARGS)
-    argv += [SYSTEMD_IMAGE, "/sbin/init"]
+    argv += [*extra, host.image, "/sbin/init"]
     return argv
 
 
-def ensure_host(host: LabHost) -> str:
+def ensure_host(host: LabHost, extra: Sequence[str] = ()) -> str:
     """Start the host's container (create, or start a stopped one); return what was done."""
     state = container_state(host.container)
+    wanted = image_id(host.image)
+    if state.exists and wanted is not None and state.image != wanted:
+        raise ObsError(
+            f"{host.container} runs image {state.image[:19]}, not the current {host.image} ({wanted[:19]})",
+            fix="`obsctl lab down` then `obsctl lab up` (a new image is a new instance: it boots its user_data)",
+        )
     if state.running:
         return "running"
     if state.exists:
         run(["docker", "start", host.container], timeout=60)
         action = "started"
     else:
-        run(run_args(host), timeout=120)
+        run(run_args(host, extra), timeout=120)
         action = "created"
     wait_systemd(host.container)
     return action

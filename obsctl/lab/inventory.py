@@ -16,8 +16,8 @@ HEADER = """\
 # settings: Alloy's install is skipped where its package source is unreachable (all.vars), and
 # mon-1 skips images no registry offers here, running Debian-built substitutes where they exist.
 # mon-1's tunnel address comes from Terraform's output monitoring_tunnel_address. The emulator's
-# instance id and Elastic IP change on every apply and are not routable (no instance boots there),
-# so they stay out of this committed file: see .obs/lab/terraform-outputs.json.
+# instance id and Elastic IP change on every apply (the EIP is not routable; mon-1 boots the
+# instance's user_data), so they stay out of this committed file: see .obs/lab/terraform-outputs.json.
 """
 
 # The applications the demo workload (roles/lab_demo_app) runs on app-1, in the obs_apps shape

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
 from obsctl import tools
+from obsctl.images import IMAGE_PREFIX, SYSTEMD_IMAGE
 from obsctl.paths import repo_root, state_dir
 
 NETWORK = "obs-lab"
 # A fixed subnet keeps the container addresses, and so the generated hosts.yml, stable.
 SUBNET = "172.30.99.0/24"
+# The bridge's own address (set explicitly at `docker network create`): the local AWS emulator
+# listens here, so mon-1 reaches the emulated AWS API the way an instance reaches AWS.
+GATEWAY = str(next(ipaddress.ip_network(SUBNET).hosts()))
 LABEL = "org.obsctl.lab"
 CONTAINER_PREFIX = "obs-lab-"
 
 # Debian-built substitutes the monitoring stack uses where the upstream image cannot be pulled
 # (docs/conventions.md, Local images): side-loaded into mon-1's Docker daemon.
 SUBSTITUTE_RECIPES = tuple(s.recipe for s in tools.SUBSTITUTES)
+# The monitoring server's image: Debian 12 + cloud-init + openssh-server (molecule/images/).
+CLOUD_RECIPE = "debian12-cloud"
+# The block device the EBS data volume appears as: one of the names Terraform's data-volume
+# script (terraform/templates/data-volume.sh.tftpl) looks for; the lab maps a loop device there.
+DATA_DEVICE = "/dev/xvdf"
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,9 @@ class LabHost:
     lab_ip: str
     # mon-1 runs Docker inside (the monitoring stack is a Compose project).
     docker_in_docker: bool
+    # Boots Terraform's user_data with cloud-init (NoCloud seed) from the lab's "AMI" image, with
+    # a loop device standing in for the EBS data volume.
+    cloud_init: bool = False
 
     @property
     def container(self) -> str:
@@ -36,9 +49,13 @@ class LabHost:
     def volume(self) -> str:
         return f"{self.container}-docker"
 
+    @property
+    def image(self) -> str:
+        return f"{IMAGE_PREFIX}/{CLOUD_RECIPE}:latest" if self.cloud_init else SYSTEMD_IMAGE
+
 
 HOSTS: tuple[LabHost, ...] = (
-    LabHost("mon-1", "monitoring", "10.100.0.1", "172.30.99.10", docker_in_docker=True),
+    LabHost("mon-1", "monitoring", "10.100.0.1", "172.30.99.10", docker_in_docker=True, cloud_init=True),
     LabHost("app-1", "app", "10.100.0.11", "172.30.99.11", docker_in_docker=False),
 )
 
@@ -64,3 +81,10 @@ def vault_file() -> Path:
 
 def vault_password_file() -> Path:
     return lab_state() / "vault-password"
+
+
+def host_state(host: LabHost) -> Path:
+    """Per-host files on this machine: cloud-init seed, emulator settings, data volume image."""
+    path = lab_state() / host.name
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,6 +1,8 @@
 """`obsctl lab up|down|status`: the platform's main job against the local embedded default.
 
-up = moto (local AWS) -> terraform apply (envs/lab.tfvars) -> lab host containers -> secrets ->
+up = lab network -> moto (local AWS, on the network's gateway) -> terraform apply (envs/lab.tfvars)
+-> mon-1's NoCloud seed from the launched instance's user_data + its data volume (loop device) ->
+lab host containers -> cloud-init on mon-1 (the user_data, checked) -> secrets ->
 inventories/lab/hosts.yml -> lab_demo.yml (demo workload, Docker on mon-1) -> side-load the
 Debian-built substitute images -> ansible-playbook ansible/site.yml -> verify. Every phase is
 idempotent, so a second `up` changes nothing (the site.yml PLAY RECAP must show changed=0).
@@ -14,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +24,12 @@ from typing import Any
 
 from obsctl import images, localaws, tools
 from obsctl.errors import ObsError
-from obsctl.lab import docker, recap, secrets
+from obsctl.lab import boot, docker, recap, secrets
 from obsctl.lab import inventory as lab_inventory
 from obsctl.lab import terraform as lab_terraform
 from obsctl.lab.layout import (
+    CLOUD_RECIPE,
+    GATEWAY,
     HOSTS,
     SUBSTITUTE_RECIPES,
     inventory_dir,
@@ -85,7 +89,9 @@ def ansible_env() -> dict[str, str]:
     )
 
 
-def run_playbook(playbook: Path, log: Path, echo: Callable[[str], None], stream: bool) -> recap.Recap:
+def run_playbook(
+    playbook: Path, log: Path, echo: Callable[[str], None], stream: bool, extra: Sequence[str] = ()
+) -> recap.Recap:
     """ansible-playbook against inventories/lab; output to ``log`` (and the console when streaming)."""
     argv = [
         _venv_tool("ansible-playbook"),
@@ -93,6 +99,7 @@ def run_playbook(playbook: Path, log: Path, echo: Callable[[str], None], stream:
         str(inventory_dir()),
         "--vault-password-file",
         str(vault_password_file()),
+        *extra,
         str(playbook),
     ]
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -143,30 +150,17 @@ def up(stream: bool = True, run_verify: bool = True, echo: Callable[[str], None]
     root = repo_root()
     with t.phase("preflight"):
         preflight()
-    with t.phase("local AWS (moto)") as note:
-        state_file, log_file = _moto_files(state)
-        aws = localaws.attach(state_file)
-        if aws is None:
-            # No live emulator means the emulated account (and the state bucket in it) is gone:
-            # the cached Terraform data directory would point at nothing, so start clean.
-            shutil.rmtree(state / "terraform", ignore_errors=True)
-            aws = localaws.start_detached(state_file, log_file)
-            note.append(f"started pid {aws.pid} on {aws.endpoint}")
-        else:
-            note.append(f"reused pid {aws.pid} on {aws.endpoint}")
+    aws = start_local_aws(t, state)
     with t.phase("terraform apply") as note:
         outputs = lab_terraform.apply(aws, state)
         (state / "terraform-outputs.json").write_text(json.dumps(outputs, indent=2, sort_keys=True), encoding="utf-8")
         note.append(f"instance {outputs.get('monitoring_instance_id', '?')}, EIP {outputs.get('monitoring_public_ip')}")
     with t.phase("images") as note:
-        built = images.build_all([r for r in SUBSTITUTE_RECIPES if (images.recipes_dir() / r).is_dir()])
+        wanted = [CLOUD_RECIPE, *SUBSTITUTE_RECIPES]
+        built = images.build_all([r for r in wanted if (images.recipes_dir() / r).is_dir()])
         docker.require_base_image()
         note.append(f"{len(built)} checked")
-    with t.phase("lab hosts") as note:
-        if docker.ensure_network():
-            note.append("network created")
-        for host in HOSTS:
-            note.append(f"{host.name} {docker.ensure_host(host)}")
+    start_hosts(t, aws, outputs)
     with t.phase("secrets + inventory") as note:
         if secrets.ensure(vault_file(), vault_password_file()):
             note.append("lab secrets generated")
@@ -190,6 +184,53 @@ def up(stream: bool = True, run_verify: bool = True, echo: Callable[[str], None]
             note.append("ok" if result.verify_exit == 0 else "FAILED")
     echo(t.render())
     return result
+
+
+def start_local_aws(t: Timings, state: Path) -> localaws.LocalAws:
+    """The lab network, then the emulator on its gateway (reused when it still runs)."""
+    with t.phase("lab network") as note:
+        # First: the emulator listens on the network's gateway address, where mon-1 reaches it.
+        note.append("created" if docker.ensure_network() else "present")
+    with t.phase("local AWS (moto)") as note:
+        state_file, log_file = _moto_files(state)
+        aws = localaws.attach(state_file)
+        if aws is not None and not aws.endpoint.startswith(f"http://{GATEWAY}:"):
+            # Recorded by an older lab on the loopback address, which mon-1 cannot reach.
+            localaws.stop_detached(state_file)
+            aws = None
+            note.append("stopped the emulator on the loopback address")
+        if aws is None:
+            # No live emulator means the emulated account (and the state bucket in it) is gone:
+            # the cached Terraform data directory would point at nothing, so start clean.
+            shutil.rmtree(state / "terraform", ignore_errors=True)
+            aws = localaws.start_detached(state_file, log_file, host=GATEWAY)
+            note.append(f"started pid {aws.pid} on {aws.endpoint}")
+        else:
+            note.append(f"reused pid {aws.pid} on {aws.endpoint}")
+    return aws
+
+
+def start_hosts(t: Timings, aws: localaws.LocalAws, outputs: dict[str, Any]) -> None:
+    """Seed mon-1 with the launched instance's user_data, start the hosts, wait for cloud-init."""
+    extra: dict[str, list[str]] = {}
+    with t.phase("user_data + data volume") as note:
+        instance_id = str(outputs["monitoring_instance_id"])
+        for host in HOSTS:
+            if not host.cloud_init:
+                continue
+            user_data = boot.instance_user_data(aws, instance_id)
+            changed = boot.write_seed(host, user_data, instance_id, aws)
+            device = boot.ensure_data_volume(host, boot.volume_size_gib(aws, str(outputs["data_volume_id"])))
+            extra[host.name] = boot.run_extra(host, device)
+            note.append(f"{host.name}: seed {'written' if changed else 'unchanged'} ({len(user_data)} B), {device}")
+    with t.phase("lab hosts") as note:
+        for host in HOSTS:
+            note.append(f"{host.name} {docker.ensure_host(host, extra.get(host.name, ()))}")
+    with t.phase("cloud-init") as note:
+        for host in HOSTS:
+            if host.cloud_init:
+                boot.wait_cloud_init(host.container)
+                note.append(f"{host.name}: " + ", ".join(boot.check_instance(host.container, aws, outputs)))
 
 
 def substitute_images() -> list[str]:
@@ -239,6 +280,12 @@ def verify_lab(echo: Callable[[str], None] = print) -> int:
 def down(echo: Callable[[str], None] = print) -> list[str]:
     state = lab_state()
     removed = docker.remove_all()
+    for host in HOSTS:
+        # After the container is gone: the loop device is free to detach, then its file goes
+        # with the state directory.
+        device = boot.detach_data_volume(host) if host.cloud_init else None
+        if device:
+            removed.append(f"loop device {device} ({host.name}'s data volume)")
     if localaws.stop_detached(_moto_files(state)[0]):
         removed.append("moto (local AWS and every emulated resource in it)")
     removed += secrets.remove(vault_file(), vault_password_file())

@@ -4,7 +4,8 @@ environment = "lab"
 region      = "eu-central-1"
 
 # moto has no Debian images; its Amazon Linux 2023 arm64 image keeps the arm64 check meaningful.
-# cloud-init never runs in the emulator: the lab's mon-1 container is configured by Ansible.
+# The emulator boots nothing: `obsctl lab up` reads the instance's user_data back from it and
+# mon-1 (a Debian 12 container with cloud-init) boots that user_data (docs/lab.md).
 ami_owners      = ["amazon"]
 ami_name_filter = "al2023-ami-2023.*-kernel-6.1-arm64"
 
@@ -12,8 +13,8 @@ wireguard_ingress_cidrs = ["0.0.0.0/0"]
 wireguard_network       = "10.100.0.0/24"
 wireguard_address       = "10.100.0.1"
 
-# A syntactically valid key whose private half was discarded: in the emulator no instance boots,
-# so no tunnel is built from this value (the lab's WireGuard comes from the Ansible role).
+# A syntactically valid key whose private half was discarded: mon-1's first boot puts this peer in
+# wg0.conf, but nothing can handshake as it; site.yml's wireguard role then owns the peer list.
 wireguard_operator_peers = [
   { name = "lab-operator", public_key = "dq9E0mKfdNV6nPy5M9r+vBEd7iy845xJTsetODi/8DY=", address = "10.100.0.200" },
 ]

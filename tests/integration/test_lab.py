@@ -1,4 +1,5 @@
-"""`make lab` end to end: up (cold) -> up again (site.yml must report changed=0) -> verify -> down.
+"""`make lab` end to end: up (cold) -> mon-1 booted Terraform's user_data -> up again (site.yml
+must report changed=0) -> verify -> second-day drill -> reboot drill -> down. ONE lab for all of it.
 
 Runs the real thing: moto + `terraform apply`, systemd containers on a private Docker network,
 ansible-playbook lab_demo.yml and site.yml, `obsctl verify`. It skips, with the reason, where this
@@ -7,12 +8,16 @@ machine cannot run it (no Docker, no base image, no Terraform or provider source
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from obsctl import localaws
 from obsctl.doctor import terraform_mirror
 from tests.support import REPO, VENV_BIN, require_docker, require_image, tool
 
@@ -51,6 +56,59 @@ def _containers() -> list[str]:
     return proc.stdout.split()
 
 
+def _mon(*argv: str) -> str:
+    proc = subprocess.run(
+        ["docker", "exec", "obs-lab-mon-1", *argv], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert proc.returncode == 0, f"{' '.join(argv)} on mon-1 failed: {proc.stderr}"
+    return proc.stdout
+
+
+def _assert_mon_booted_terraform_user_data() -> None:
+    """mon-1 ran, with cloud-init, the user_data `terraform apply` launched the instance with."""
+    aws = localaws.attach(REPO / ".obs" / "lab" / "localaws.json")
+    assert aws is not None, "the lab's emulator is not running after `lab up`"
+    outputs = json.loads((REPO / ".obs" / "lab" / "terraform-outputs.json").read_text(encoding="utf-8"))
+    consumed = _mon("cat", "/var/lib/cloud/instance/user-data.txt")
+    attr = aws.client("ec2").describe_instance_attribute(
+        InstanceId=outputs["monitoring_instance_id"], Attribute="userData"
+    )
+    assert base64.b64decode(attr["UserData"]["Value"]).decode() == consumed
+    # ...and it is what Terraform recorded in its state (the AWS provider stores user_data as SHA-1).
+    state = aws.client("s3").get_object(Bucket="obs-lab-tfstate", Key="lab/terraform.tfstate")["Body"].read()
+    instance = next(r for r in json.loads(state)["resources"] if r["type"] == "aws_instance")
+    assert instance["instances"][0]["attributes"]["user_data"] in (
+        hashlib.sha1(consumed.encode()).hexdigest(),
+        consumed,
+    )
+    assert "status: done" in _mon("cloud-init", "status", "--long")
+    # Packages: installed by the user_data's obs-packages from the Debian mirror, not baked in.
+    for package in ("wireguard-tools", "awscli"):
+        assert "Status: install ok installed" in _mon("dpkg", "-s", package)
+        baked = subprocess.run(
+            ["docker", "run", "--rm", "obs/debian12-cloud:latest", "dpkg", "-s", package],
+            capture_output=True,
+            check=False,
+        )
+        assert baked.returncode != 0, f"{package} is in the image: the user_data did not have to install it"
+    # The data volume: the lab's loop device, formatted and mounted by the user_data's script.
+    loops = subprocess.run(
+        ["losetup", "--associated", str(REPO / ".obs" / "lab" / "mon-1" / "data-volume.img")],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    assert loops.startswith("/dev/loop"), "mon-1's data volume is not on a loop device of this machine"
+    source, fstype = _mon("findmnt", "-n", "-o", "SOURCE,FSTYPE", outputs["data_mount_point"]).split()
+    assert fstype == "ext4"
+    assert source in {"/dev/xvdf", loops.split(":", 1)[0]}, f"{outputs['data_mount_point']} is on {source}"
+    assert "UUID=" in _mon("grep", outputs["data_mount_point"], "/etc/fstab")
+    # wg0 from the user_data's bootstrap, its public key published to SSM like in prod.
+    assert f" {outputs['monitoring_tunnel_address']}/" in _mon("ip", "-4", "-o", "addr", "show", "dev", "wg0")
+    published = aws.client("ssm").get_parameter(Name=outputs["wireguard_public_key_parameter"])["Parameter"]["Value"]
+    assert published == _mon("wg", "show", "wg0", "public-key").strip()
+
+
 @pytest.mark.slow
 def test_lab_end_to_end() -> None:
     _require_prerequisites()
@@ -60,6 +118,8 @@ def test_lab_end_to_end() -> None:
         for phase in ("terraform apply", "lab hosts", "site.yml", "verify"):
             assert f"    {phase}: " in out, f"phase {phase!r} did not run:\n{out[-2000:]}"
         assert sorted(_containers()) == ["obs-lab-app-1", "obs-lab-mon-1"]
+        assert "    cloud-init: " in out
+        _assert_mon_booted_terraform_user_data()
 
         code, out = _obsctl("lab", "up", "--quiet", "--expect-no-changes", log_name="lab-up-warm.log")
         assert code == 0, f"second `obsctl lab up` was not idempotent or failed:\n{out[-4000:]}"
@@ -70,6 +130,14 @@ def test_lab_end_to_end() -> None:
         assert code == 0, f"`obsctl verify -i inventories/lab` found failures:\n{out}"
         assert "prometheus  targets" in out
         assert "handshakes" in out
+
+        code, out = _obsctl("lab", "second-day", "--quiet", log_name="lab-second-day.log", timeout=1800)
+        assert code == 0, f"site.yml a day later was not changed=0 or failed:\n{out[-3000:]}"
+        assert "second-day drill: ok, changed=0" in out
+
+        code, out = _obsctl("lab", "reboot", log_name="lab-reboot.log", timeout=900)
+        assert code == 0, f"reboot drill failed:\n{out[-3000:]}"
+        assert "reboot drill: ok, recovered in " in out
     finally:
         code, out = _obsctl("lab", "down", log_name="lab-down.log", timeout=600)
     assert code == 0, out

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import subprocess
 
 import yaml
 
-from obsctl.lab import docker, inventory, orchestrate, recap, secrets
-from obsctl.lab.layout import HOSTS, SUBNET, monitoring_host
+from obsctl.lab import boot, docker, drills, inventory, orchestrate, recap, secrets
+from obsctl.lab.layout import DATA_DEVICE, GATEWAY, HOSTS, SUBNET, monitoring_host
 from tests.support import REPO
 
 RECAP_TEXT = """
@@ -68,6 +69,58 @@ def test_monitoring_container_gets_dind_capabilities_but_not_privileged():
     for argv in (mon, app):
         assert argv[-1] == "/sbin/init"
         assert argv[argv.index("--ip") + 1] in {h.lab_ip for h in HOSTS}
+    # mon-1 is the instance that boots Terraform's user_data: the image with cloud-init.
+    assert mon[-2] == "obs/debian12-cloud:latest"
+    assert app[-2] == "obs/debian12-systemd:latest"
+
+
+def test_gateway_is_the_subnets_first_address_and_no_host_takes_it():
+    net = ipaddress.ip_network(SUBNET)
+    assert ipaddress.ip_address(GATEWAY) == net.network_address + 1
+    assert GATEWAY not in {h.lab_ip for h in HOSTS}
+
+
+def test_data_device_is_one_the_user_data_looks_for():
+    # The lab maps its loop device to DATA_DEVICE; Terraform's data-volume script must look there,
+    # or mon-1's first boot waits 10 minutes for a volume and fails.
+    script = (REPO / "terraform/templates/data-volume.sh.tftpl").read_text(encoding="utf-8")
+    block = re.search(r"^candidates=\($(.*?)^\)$", script, re.MULTILINE | re.DOTALL)
+    assert block, "terraform/templates/data-volume.sh.tftpl has no candidates=( ... ) list"
+    candidates = [line.strip().strip('"') for line in block.group(1).splitlines() if line.strip()]
+    assert DATA_DEVICE in candidates
+
+
+def test_mon_boot_options_mount_seed_and_device(tmp_path, monkeypatch):
+    mon = monitoring_host()
+    monkeypatch.setattr(
+        boot,
+        "files",
+        lambda _h: boot.BootFiles(seed=tmp_path / "seed", aws_dir=tmp_path / "aws", data_image=tmp_path / "d.img"),
+    )
+    extra = boot.run_extra(mon, "/dev/loop7")
+    assert f"{tmp_path / 'seed'}:/var/lib/cloud/seed/nocloud:ro" in extra
+    assert f"{tmp_path / 'aws'}:/etc/obs-lab:ro" in extra
+    assert f"/dev/loop7:{DATA_DEVICE}" in extra
+    argv = docker.run_args(mon, extra)
+    # The options go before the image, or Docker would pass them to /sbin/init.
+    assert argv.index(f"/dev/loop7:{DATA_DEVICE}") < argv.index(mon.image)
+
+
+def test_nocloud_meta_data_names_the_instance():
+    data = yaml.safe_load(boot.meta_data("i-0123456789abcdef0", "mon-1"))
+    assert data == {"instance-id": "i-0123456789abcdef0", "local-hostname": "mon-1"}
+
+
+def test_aws_env_is_shell_sourceable(tmp_path):
+    text = boot.aws_env(f"http://{GATEWAY}:4566", "eu-central-1")
+    (tmp_path / "aws.env").write_text(text, encoding="utf-8")
+    proc = subprocess.run(
+        ["sh", "-c", f". {tmp_path / 'aws.env'} && echo $AWS_LAB_ENDPOINT_URL $AWS_DEFAULT_REGION"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert proc.stdout.split() == [f"http://{GATEWAY}:4566", "eu-central-1"]
 
 
 def test_docker_stats_parsing():
@@ -136,3 +189,15 @@ def test_substitutes_only_where_the_upstream_image_cannot_be_had(monkeypatch):
     assert mon["monitoring_stack_blackbox_image"] == "obs/blackbox-debian:latest"
     assert mon["monitoring_stack_missing_image_policy"] == "skip"
     assert upstream_prom.startswith("prom/prometheus:v")
+
+
+def test_tunnel_listeners_only_on_the_tunnel_address():
+    # `ss -H -ltn` as iproute2 6.1 (bookworm) prints it.
+    ss = (
+        "LISTEN 0      4096      10.100.0.1:9090       0.0.0.0:*\n"
+        "LISTEN 0      4096      10.100.0.1:9115       0.0.0.0:*\n"
+        "LISTEN 0      4096       127.0.0.1:9090       0.0.0.0:*\n"
+        "LISTEN 0      128          0.0.0.0:22         0.0.0.0:*\n"
+        "LISTEN 0      4096     10.100.0.11:9100       0.0.0.0:*\n"
+    )
+    assert drills.tunnel_listeners(ss, "10.100.0.1") == {"10.100.0.1:9090", "10.100.0.1:9115"}
