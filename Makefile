@@ -17,6 +17,10 @@ STAMP  := $(VENV)/.installed-$(shell { cat requirements.lock pyproject.toml; ech
 # requirements.txt holds the pins chosen by hand; requirements.lock is the whole tree with hashes,
 # generated from it by `make lock` (uv, pinned here); the venv is installed from the lock only.
 UV_VERSION := 0.13.9
+# checkov (Terraform static analysis) needs an old boto3, so it gets its own venv from its own lock.
+CHECKOV_VENV ?= $(OBS_CACHE)/checkov-venv
+export CHECKOV_VENV
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell sha256sum requirements-checkov.lock 2>/dev/null | cut -c1-12)
 # OBS_NO_INSTALL=1: `make test` / `make lab` print what they would install or start, and do neither.
 OBS_NO_INSTALL ?=
 export OBS_NO_INSTALL
@@ -31,7 +35,7 @@ PYTEST_ARGS ?=
 ROLE ?=
 SCENARIO ?= default
 
-.PHONY: help ready system setup doctor lint lock test test-fast images compose-plugin lab lab-down molecule clean
+.PHONY: help ready system setup doctor lint lock checkov test test-fast images compose-plugin lab lab-down molecule clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -67,6 +71,16 @@ lock: ## regenerate requirements.lock (every package, with hashes) after editing
 	@test -x $(OBS_CACHE)/uv/bin/uv || { $(PYTHON) -m venv $(OBS_CACHE)/uv && $(OBS_CACHE)/uv/bin/pip install --quiet uv==$(UV_VERSION); }
 	$(OBS_CACHE)/uv/bin/uv pip compile requirements.txt --generate-hashes --universal --python-version 3.11 \
 	  --custom-compile-command "make lock" --quiet -o requirements.lock
+	$(OBS_CACHE)/uv/bin/uv pip compile requirements-checkov.txt --generate-hashes --universal --python-version 3.11 \
+	  --custom-compile-command "make lock" --quiet -o requirements-checkov.lock
+
+$(CHECKOV_STAMP): requirements-checkov.lock
+	@echo "checkov: $(CHECKOV_VENV) from requirements-checkov.lock (hashes required)"
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --require-hashes -r requirements-checkov.lock
+	@rm -f $(CHECKOV_VENV)/.installed-* && touch $@
+
+checkov: $(CHECKOV_STAMP) ## the checkov venv the Terraform contract test uses (part of `make test`'s set-up)
 
 compose-plugin: $(STAMP) ## make `docker compose` use the Compose v2 binary from the venv (user-level symlink)
 	mkdir -p $(HOME)/.docker/cli-plugins
@@ -78,7 +92,7 @@ images: $(STAMP) ## build the local images (systemd Debian 12 base, Debian-built
 
 # What `make test` and `make lab` need before they run: system packages and dockerd, the venvs,
 # the Compose plugin and the local images. Each step is idempotent and quick when done.
-ready: system $(STAMP)
+ready: system $(STAMP) $(CHECKOV_STAMP)
 	@if [ "$(OBS_NO_INSTALL)" != 1 ]; then $(MAKE) --no-print-directory compose-plugin images; fi
 	@$(BIN)/obsctl doctor || echo "doctor found missing prerequisites: follow the 'fix:' lines above"
 

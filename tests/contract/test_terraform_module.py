@@ -4,10 +4,10 @@ committed lock file, validate, `terraform test` (mock_provider) and checkov."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,8 +20,14 @@ from obsctl.terraform import Terraform
 from tests.support import REPO, terraform_cli_config
 
 MODULE = REPO / "terraform"
-CHECKOV_VERSION = "3.3.30"
-CHECKOV_VENV = REPO / ".obs" / "venvs" / "checkov"
+CHECKOV_VERSION = re.search(
+    r"^checkov==(\S+)", (REPO / "requirements-checkov.txt").read_text(encoding="utf-8"), re.MULTILINE
+)[1]
+# The Makefile exports CHECKOV_VENV; outside make, the same default it uses.
+CHECKOV_VENV = Path(
+    os.environ.get("CHECKOV_VENV")
+    or Path(os.environ.get("OBS_CACHE") or Path.home() / ".cache" / "obs-platform") / "checkov-venv"
+)
 
 
 @pytest.fixture(scope="module")
@@ -96,23 +102,16 @@ def test_output_before_apply_is_a_clear_error(terraform: Terraform, tmp_path: Pa
 
 
 def _checkov() -> Path:
-    """checkov lives in its own venv (it pins an old boto3); installed from PyPI when missing."""
+    """checkov from its own venv, installed by `make test`'s set-up from requirements-checkov.lock
+    (hashes required); the test never installs anything itself."""
     binary = CHECKOV_VENV / "bin" / "checkov"
-    marker = CHECKOV_VENV / f".installed-{CHECKOV_VERSION}"
-    if binary.exists() and marker.exists():
-        return binary
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(CHECKOV_VENV)], check=True, capture_output=True)
-        subprocess.run(
-            [str(CHECKOV_VENV / "bin" / "pip"), "install", "--quiet", f"checkov=={CHECKOV_VERSION}"],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"cannot install checkov=={CHECKOV_VERSION} from PyPI here: {exc}")
-    marker.touch()
+    if not binary.exists():
+        pytest.skip(f"checkov is not installed at {CHECKOV_VENV}: `make checkov` (part of `make test`) installs it")
+    version = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=False, timeout=300)
+    assert version.stdout.strip() == CHECKOV_VERSION, (
+        f"{binary} is checkov {version.stdout.strip()!r}, requirements-checkov.txt pins {CHECKOV_VERSION}: "
+        "run `make checkov`"
+    )
     return binary
 
 
