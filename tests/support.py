@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import shutil
+import socket
 import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -99,3 +105,38 @@ def terraform_cli_config(scratch: Path) -> Path:
     if cli_config is None:
         pytest.skip("no Terraform provider mirror with hashicorp/aws on this machine (set OBS_TF_MIRROR)")
     return cli_config
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def local_server(argv: list[str], ready_url: str, log_path: Path, what: str, timeout: float = 60) -> Iterator[None]:
+    """Run a real server process (Prometheus, Alertmanager) on loopback for the duration of the block:
+    started, waited for until ``ready_url`` answers 200 (a clear failure with its log tail if it
+    dies or takes longer than ``timeout``), stopped afterwards."""
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    with urllib.request.urlopen(ready_url, timeout=2) as resp:
+                        if resp.status == 200:
+                            break
+                except (urllib.error.URLError, ConnectionError):
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"{what} did not become ready: {log_path.read_text(errors='replace')[-2000:]}")
+                time.sleep(0.3)
+            yield
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()

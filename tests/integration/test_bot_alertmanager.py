@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from obsctl.bot import interactions
 from obsctl.bot.core import ChatOps, Reply, Rule
 from obsctl.clients.alertmanager import AlertmanagerClient
 from obsctl.incidents.store import IncidentStore, NewAlert
+from tests.support import free_port, local_server
 from tests.unit.bot_support import ALICE, OPERATOR_ROLE, payload
 
 CONFIG = """route:
@@ -41,41 +39,17 @@ def alertmanager_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip("'prometheus-alertmanager' is not installed here (apt-get install prometheus-alertmanager)")
     work = tmp_path_factory.mktemp("alertmanager")
     (work / "alertmanager.yml").write_text(CONFIG, encoding="utf-8")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = (work / "alertmanager.log").open("w")
-    proc = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={work / 'alertmanager.yml'}",
-            f"--storage.path={work / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",  # no gossip port: a single instance
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"alertmanager did not become ready: {(work / 'alertmanager.log').read_text()[-2000:]}")
-            time.sleep(0.2)
+    argv = [
+        binary,
+        f"--config.file={work / 'alertmanager.yml'}",
+        f"--storage.path={work / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",  # no gossip port: a single instance
+    ]
+    with local_server(argv, f"{url}/-/ready", work / "alertmanager.log", "alertmanager", timeout=30):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture

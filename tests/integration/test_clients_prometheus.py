@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -13,53 +11,38 @@ import pytest
 
 from obsctl.clients.http import ClientError
 from obsctl.clients.prometheus import PrometheusClient
-from tests.support import tool
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support import free_port, local_server, tool
 
 
 @pytest.fixture(scope="module")
 def prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusClient]:
     binary = tool("prometheus")
     work: Path = tmp_path_factory.mktemp("prom-client")
-    port = _free_port()
+    port = free_port()
     (work / "prometheus.yml").write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
         "scrape_configs:\n  - job_name: self\n    static_configs:\n"
         f"      - targets: ['127.0.0.1:{port}']\n",
         encoding="utf-8",
     )
-    log = (work / "log").open("w")
-    proc = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={work / 'prometheus.yml'}",
-            f"--storage.tsdb.path={work / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    client = PrometheusClient(f"http://127.0.0.1:{port}", timeout=5)
-    try:
-        deadline = time.monotonic() + 60
-        while not client.ready():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"prometheus did not start: {(work / 'log').read_text()[-1500:]}")
-            time.sleep(0.3)
-        while not client.query('up{job="self"}'):  # the first scrape
-            if time.monotonic() > deadline:
-                pytest.fail("prometheus never scraped itself")
-            time.sleep(0.5)
-        yield client
-    finally:
-        client.close()
-        proc.terminate()
-        proc.wait(timeout=30)
+    argv = [
+        binary,
+        f"--config.file={work / 'prometheus.yml'}",
+        f"--storage.tsdb.path={work / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    url = f"http://127.0.0.1:{port}"
+    with local_server(argv, f"{url}/-/ready", work / "log", "prometheus"):
+        client = PrometheusClient(url, timeout=5)
+        try:
+            deadline = time.monotonic() + 60
+            while not client.query('up{job="self"}'):  # the first scrape
+                if time.monotonic() > deadline:
+                    pytest.fail("prometheus never scraped itself")
+                time.sleep(0.5)
+            yield client
+        finally:
+            client.close()
 
 
 def test_instant_query_returns_the_self_scrape(prom: PrometheusClient) -> None:
