@@ -73,16 +73,7 @@ class Settings:
                 "OBS_ANALYZER_TOKEN is not set: the webhook would accept anyone",
                 fix="set OBS_ANALYZER_TOKEN (or OBS_ANALYZER_TOKEN_FILE) to the credential Grafana sends",
             )
-        providers = []
-        order = [p.strip().lower() for p in env.get("OBS_ANALYZER_PROVIDERS", ",".join(PROVIDERS)).split(",")]
-        for name in filter(None, order):
-            if name not in PROVIDERS:
-                raise ObsError(f"OBS_ANALYZER_PROVIDERS names '{name}'", fix=f"use some of: {', '.join(PROVIDERS)}")
-            upper = name.upper()
-            key, model = secret(env, f"{upper}_API_KEY"), env.get(f"{upper}_MODEL", "").strip()
-            if key and model:
-                price = Price(_float(env, f"{upper}_PRICE_IN", 0.0), _float(env, f"{upper}_PRICE_OUT", 0.0))
-                providers.append(ProviderSettings(name, model, key, env.get(f"{upper}_BASE_URL", ""), price))
+        providers = providers_from_env(env, "OBS_ANALYZER_PROVIDERS", ",".join(PROVIDERS))
         owners = env.get("OBS_ANALYZER_OWNERS", "").strip()
         return cls(
             token=token,
@@ -105,6 +96,21 @@ class Settings:
                 usd_per_day=_float(env, "OBS_ANALYZER_MAX_USD_DAY", 5.0),
             ),
         )
+
+
+def providers_from_env(env: Mapping[str, str], order_variable: str, default_order: str) -> list[ProviderSettings]:
+    """The LLM providers named, in order, by ``order_variable`` (comma-separated); a provider without
+    ``<P>_API_KEY`` or ``<P>_MODEL`` is skipped. Shared by the analyzer and the reports."""
+    providers = []
+    for name in filter(None, (p.strip().lower() for p in env.get(order_variable, default_order).split(","))):
+        if name not in PROVIDERS:
+            raise ObsError(f"{order_variable} names '{name}'", fix=f"use some of: {', '.join(PROVIDERS)}")
+        upper = name.upper()
+        key, model = secret(env, f"{upper}_API_KEY"), env.get(f"{upper}_MODEL", "").strip()
+        if key and model:
+            price = Price(_float(env, f"{upper}_PRICE_IN", 0.0), _float(env, f"{upper}_PRICE_OUT", 0.0))
+            providers.append(ProviderSettings(name, model, key, env.get(f"{upper}_BASE_URL", ""), price))
+    return providers
 
 
 def secret(env: Mapping[str, str], name: str) -> str:

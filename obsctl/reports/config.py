@@ -22,9 +22,8 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from obsctl.analyzer.config import _float, secret
-from obsctl.analyzer.llm import BudgetCaps, Price
-from obsctl.clients.llm import PROVIDERS, ProviderName
+from obsctl.analyzer.config import ProviderSettings, _float, providers_from_env, secret
+from obsctl.analyzer.llm import BudgetCaps
 from obsctl.errors import ObsError
 from obsctl.incidents.store import DEFAULT_DB
 from obsctl.signals import queries
@@ -126,15 +125,6 @@ def status_of(kpi: Kpi, value: float | None, limits: Mapping[str, Threshold]) ->
 
 
 @dataclass(frozen=True)
-class ProviderConfig:
-    name: ProviderName
-    model: str
-    api_key: str
-    base_url: str = ""
-    price: Price = field(default_factory=lambda: Price(0.0, 0.0))
-
-
-@dataclass(frozen=True)
 class Smtp:
     host: str
     port: int
@@ -165,7 +155,7 @@ class Settings:
     discord_webhook_url: str = ""
     smtp: Smtp | None = None
     sheet: Sheet | None = None
-    providers: tuple[ProviderConfig, ...] = ()
+    providers: tuple[ProviderSettings, ...] = ()
     caps: BudgetCaps = field(default_factory=BudgetCaps)
 
     @classmethod
@@ -200,15 +190,7 @@ class Settings:
                 sender,
                 recipients,
             )
-        providers = []
-        for name in filter(None, (p.strip().lower() for p in env.get("OBS_REPORT_PROVIDERS", "gemini").split(","))):
-            if name not in PROVIDERS:
-                raise ObsError(f"OBS_REPORT_PROVIDERS names '{name}'", fix=f"use some of: {', '.join(PROVIDERS)}")
-            upper = name.upper()
-            key, model = secret(env, f"{upper}_API_KEY"), env.get(f"{upper}_MODEL", "").strip()
-            if key and model:
-                price = Price(_float(env, f"{upper}_PRICE_IN", 0.0), _float(env, f"{upper}_PRICE_OUT", 0.0))
-                providers.append(ProviderConfig(name, model, key, env.get(f"{upper}_BASE_URL", ""), price))
+        providers = providers_from_env(env, "OBS_REPORT_PROVIDERS", "gemini")
         sheet = None
         key_file, sheet_id = (
             env.get("OBS_REPORT_SHEETS_KEY_FILE", "").strip(),
