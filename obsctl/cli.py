@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import cast
 
 from obsctl import __version__, commands
-from obsctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, REPORT_BUGS_TO, ObsError
+from obsctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, REPORT_BUGS_TO, ObsError, missing_extra
 
 Handler = Callable[[argparse.Namespace], int]
 TRACEBACK_ENV = "OBSCTL_TRACEBACK"
@@ -53,6 +53,12 @@ def _internal_error(command: str, exc: BaseException) -> int:
     return EXIT_INTERNAL
 
 
+def _user_error(command: str, exc: ObsError) -> int:
+    prefix = f"obsctl {command}" if command else "obsctl"
+    print(f"{prefix}: error: {exc}", file=sys.stderr)
+    return exc.exit_code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     command = ""
     try:
@@ -65,9 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         return handler(args)
     except ObsError as exc:
-        prefix = f"obsctl {command}" if command else "obsctl"
-        print(f"{prefix}: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _user_error(command, exc)
+    except ModuleNotFoundError as exc:
+        extra = missing_extra(exc)
+        return _internal_error(command, exc) if extra is None else _user_error(command, extra)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except SystemExit:

@@ -22,6 +22,19 @@ REPORT_BUGS_TO = (
 )
 
 
+# The import name of each optional extra's packages (pyproject.toml [project.optional-dependencies]):
+# a command that needs a missing one ends with the extra to install, not an internal error.
+EXTRA_OF_MODULE = {
+    "grafana_foundation_sdk": "dashboards",
+    "fastapi": "analyzer",
+    "uvicorn": "analyzer",
+    "prometheus_client": "analyzer",
+    "discord": "bot",
+    "matplotlib": "bot",
+    "cryptography": "reports",
+}
+
+
 class ObsError(Exception):
     """A failure the user can act on.
 
@@ -51,3 +64,14 @@ def field_path(location: Sequence[object]) -> str:
         else:
             text += f".{part}" if text else str(part)
     return text or "(top level)"
+
+
+def missing_extra(exc: ModuleNotFoundError) -> ObsError | None:
+    """The user-facing error for an optional extra that is not installed; None for any other module."""
+    extra = EXTRA_OF_MODULE.get((exc.name or "").split(".", 1)[0])
+    if extra is None:
+        return None
+    return ObsError(
+        f"this command needs {exc.name}, which is not installed (the optional extra '{extra}')",
+        fix=f"pip install 'obsctl[{extra}]' (or: pip install -r requirements.txt)",
+    )

@@ -5,19 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from obsctl.errors import EXIT_FINDINGS, EXIT_OK, ObsError
+from obsctl.errors import EXIT_FINDINGS, EXIT_OK
 
 
 def _build(args: argparse.Namespace) -> int:
-    try:
-        from obsctl import dashboards  # noqa: PLC0415 - grafana-foundation-sdk is the optional `dashboards` extra
-    except ModuleNotFoundError as exc:
-        if exc.name != "grafana_foundation_sdk":
-            raise
-        raise ObsError(
-            "`obsctl dashboards` needs grafana-foundation-sdk, which is not installed",
-            fix="pip install 'obsctl[dashboards]' (or: pip install -r requirements.txt)",
-        ) from None
+    # grafana-foundation-sdk is the optional `dashboards` extra; the CLI names it when it is missing.
+    from obsctl import dashboards  # noqa: PLC0415
 
     directory = Path(args.output) if args.output else None
     if args.check:

@@ -2,12 +2,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from obsctl import cli
-from obsctl.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, REPORT_BUGS_TO, ObsError
+from obsctl.errors import (
+    EXIT_FINDINGS,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_USAGE,
+    EXTRA_OF_MODULE,
+    REPORT_BUGS_TO,
+    ObsError,
+)
 from tests.support import REPO
 
 
@@ -96,3 +105,33 @@ def test_command_modules_import_no_optional_dependency_up_front() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert proc.stdout.strip() == ""
+
+
+def test_every_optional_extra_has_its_modules_named_for_the_missing_extra_error() -> None:
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    assert set(EXTRA_OF_MODULE.values()) == set(extras)
+
+
+@pytest.mark.parametrize(("module", "extra"), [("fastapi", "analyzer"), ("discord.ext", "bot")])
+def test_a_missing_extra_names_the_extra_and_exits_2(
+    module: str, extra: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def needs_extra() -> list[object]:
+        raise ModuleNotFoundError(f"No module named '{module}'", name=module)
+
+    monkeypatch.setattr("obsctl.doctor.run_checks", needs_extra)
+    assert cli.main(["doctor"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"pip install 'obsctl[{extra}]'" in err
+    assert "internal error" not in err
+
+
+def test_a_missing_module_that_is_no_extra_stays_an_internal_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken() -> list[object]:
+        raise ModuleNotFoundError("No module named 'obsctl.gone'", name="obsctl.gone")
+
+    monkeypatch.setattr("obsctl.doctor.run_checks", broken)
+    assert cli.main(["doctor"]) == EXIT_INTERNAL
+    assert "internal error" in capsys.readouterr().err
