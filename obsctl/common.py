@@ -16,12 +16,18 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 @functools.cache
-def defaults() -> dict[str, Any]:
-    path = repo_root() / "roles" / "obs_common" / "defaults" / "main.yml"
+def role_defaults(role: str) -> dict[str, Any]:
+    """``roles/<role>/defaults/main.yml`` as a mapping (read once)."""
+    path = repo_root() / "roles" / role / "defaults" / "main.yml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ObsError(f"{path} is not a YAML mapping")
     return data
+
+
+def defaults() -> dict[str, Any]:
+    """The shared role's defaults (ports and the like)."""
+    return role_defaults("obs_common")
 
 
 def port(service: str) -> int:

@@ -11,16 +11,13 @@ molecule/images/ stand in; each pins its Debian package version in its Dockerfil
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
-
+from obsctl.common import role_defaults
 from obsctl.errors import ObsError
 from obsctl.paths import repo_root
 
@@ -55,19 +52,10 @@ def find(name: str) -> str | None:
     return shutil.which(name)
 
 
-@functools.cache
-def _monitoring_defaults() -> dict[str, Any]:
-    path = repo_root() / "roles" / "monitoring_stack" / "defaults" / "main.yml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ObsError(f"{path} is not a YAML mapping")
-    return data
-
-
 def pinned_image(variable: str) -> str:
     """The pinned upstream image of ``variable``, read from the role's defaults."""
     try:
-        return str(_monitoring_defaults()[variable])
+        return str(role_defaults("monitoring_stack")[variable])
     except KeyError:
         raise ObsError(
             f"{variable} is not set in roles/monitoring_stack/defaults/main.yml",

@@ -52,7 +52,7 @@ def test_pinned_series_reads_the_role_defaults() -> None:
 
 
 def test_untagged_pin_is_an_error_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tools, "_monitoring_defaults", lambda: {tools.PROMETHEUS.variable: "registry:5000/prom"})
+    monkeypatch.setattr(tools, "role_defaults", lambda role: {tools.PROMETHEUS.variable: "registry:5000/prom"})
     with pytest.raises(ObsError, match="monitoring_stack_prometheus_image = 'registry:5000/prom' has no version tag"):
         tools.pinned_series(tools.PROMETHEUS)
 
