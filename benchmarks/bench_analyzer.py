@@ -64,7 +64,7 @@ def serve(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, i
 
 
 def test_double_servers(llm_calls: Counter, discord_posts: Counter) -> tuple[int, int, list[ThreadingHTTPServer]]:
-    class LlmTestDouble(BaseHTTPRequestHandler):
+    class LlmTestDouble(QuietHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             llm_calls.inc()
@@ -74,32 +74,33 @@ def test_double_servers(llm_calls: Counter, discord_posts: Counter) -> tuple[int
                     "usage": {"input_tokens": 800, "output_tokens": 120},
                 }
             ).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            reply_json(self, body)
 
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    class DiscordCapture(BaseHTTPRequestHandler):
+    class DiscordCapture(QuietHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             discord_posts.inc()
             body = json.dumps({"id": str(discord_posts.n)}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args: object) -> None:
-            pass
+            reply_json(self, body)
 
     llm, llm_port = serve(LlmTestDouble)
     discord, discord_port = serve(DiscordCapture)
     return llm_port, discord_port, [llm, discord]
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """No per-request log lines from the test servers."""
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def reply_json(handler: BaseHTTPRequestHandler, body: bytes) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
 
 
 def free_port() -> int:
