@@ -220,8 +220,8 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     outcomes = dict(db.execute("SELECT outcome, COUNT(*) FROM incidents GROUP BY outcome").fetchall())
     left = db.execute("SELECT COUNT(*) FROM queue").fetchone()[0]
     accepted = codes.get(202, 0)
-    quantiles = statistics.quantiles(latencies, n=100)
-    control_q = statistics.quantiles(control, n=100)
+    quantiles = statistics.quantiles(latencies, n=100, method="inclusive")
+    control_q = statistics.quantiles(control, n=100, method="inclusive")
     rows = [
         ("notifications sent / accepted (202)", f"{args.notifications} / {accepted}", ""),
         ("other answers", str({c: n for c, n in codes.items() if c != 202} or "none"), "0"),
