@@ -18,6 +18,7 @@ from obsctl.reports.build import DeployReport, Report, Row, fmt, fmt_change
 
 COLOURS = {"good": "#2e7d32", "watch": "#f9a825", "bad": "#c62828", "none": "#757575", "no data": "#757575"}
 DISCORD_COLOUR = {"good": 0x2E7D32, "watch": 0xF9A825, "bad": 0xC62828}
+SPARK_WIDTH, SPARK_HEIGHT = 96, 24  # the inline trend chart, in CSS pixels
 ICON = {"good": "🟢", "watch": "🟡", "bad": "🔴", "none": "⚪", "no data": "⚪"}
 
 
@@ -123,23 +124,31 @@ def email(
         body.append(f"<h3>AI narrative</h3><p>{html.escape(report.narrative)}</p>")
     elif report.narrative_note:
         body.append(f"<p><em>{html.escape(report.narrative_note)}</em></p>")
+    # Five columns and the trend chart under the KPI's name, one header row per service: the table
+    # fits a 390 px phone screen without scrolling (tests/integration/test_reports_chromium.py).
     body.append(
-        "<div style='overflow-x:auto'><table style='border-collapse:collapse;font-size:13px'>"
-        "<tr><th>Service</th><th>KPI</th><th>Value</th><th>Baseline</th><th>Change</th><th>Status</th><th>Trend</th></tr>"
+        "<table style='border-collapse:collapse;font-size:13px;width:100%;max-width:760px'>"
+        "<tr><th align='left'>KPI</th><th align='left'>Value</th><th align='left'>Baseline</th>"
+        "<th align='left'>Change</th><th align='left'>Status</th></tr>"
     )
-    for r in report.rows:
-        cid = make_msgid(domain="obs-reports")
-        images.append((cid, sparkline(r.trend)))
-        colour = COLOURS[r.status]
+    for service in report.services:
         body.append(
-            f"<tr class='kpi' data-status='{r.status}'><td>{html.escape(r.service)}</td>"
-            f"<td>{html.escape(r.kpi.label)}</td>"
-            f"<td>{html.escape(fmt(r.kpi, r.value))}</td><td>{html.escape(fmt(r.kpi, r.baseline))}</td>"
-            f"<td>{fmt_change(r.change)}</td>"
-            f"<td style='background:{colour};color:#fff;padding:2px 6px'>{html.escape(r.status)}</td>"
-            f"<td><img src='cid:{cid[1:-1]}' alt='trend' width='120' height='28'></td></tr>"
+            "<tr><th colspan='5' align='left' style='background:#eceff1;padding:4px 6px'>"
+            f"{html.escape(service)}</th></tr>"
         )
-    body.append("</table></div>")
+        for r in report.rows_of(service):
+            cid = make_msgid(domain="obs-reports")
+            images.append((cid, sparkline(r.trend, SPARK_WIDTH, SPARK_HEIGHT)))
+            colour = COLOURS[r.status]
+            body.append(
+                f"<tr class='kpi' data-status='{r.status}' data-service='{html.escape(r.service)}'>"
+                f"<td style='padding:3px 6px 3px 0'>{html.escape(r.kpi.label)}<br>"
+                f"<img src='cid:{cid[1:-1]}' alt='trend' width='{SPARK_WIDTH}' height='{SPARK_HEIGHT}'></td>"
+                f"<td>{html.escape(fmt(r.kpi, r.value))}</td><td>{html.escape(fmt(r.kpi, r.baseline))}</td>"
+                f"<td>{fmt_change(r.change)}</td>"
+                f"<td style='background:{colour};color:#fff;padding:2px 6px'>{html.escape(r.status)}</td></tr>"
+            )
+    body.append("</table>")
     if report.incidents is not None:
         body.append("<p>Incidents: " + ", ".join(f"{s} {n}" for s, n in report.incidents.items()) + "</p>")
     links = [(u, t) for u, t in ((dashboard_url, "Live dashboard"), (history_url, "History")) if u]

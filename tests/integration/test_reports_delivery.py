@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import socket
 import ssl
 import threading
@@ -204,7 +205,11 @@ def test_the_email_holds_the_table_the_inline_charts_and_the_links(
     html = html_part.get_content()
     rows = html.count("<tr class='kpi'")
     assert rows == len(report.rows) > 0
-    assert "data-status='bad'><td>chat</td><td>Chatbot success</td><td>89.00%</td><td>99.00%</td>" in html
+    bad_row = re.search(r"<tr class='kpi' data-status='bad' data-service='chat'>(.*?)</tr>", html)
+    assert bad_row, "no bad row for chat"
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", bad_row.group(1))
+    assert cells[0].startswith("Chatbot success<br><img src='cid:") and cells[1:4] == ["89.00%", "99.00%", "-10.1%"]
+    assert "<th colspan='5'" in html and ">chat</th></tr>" in html  # one header row per service
     assert "style='background:#c62828;color:#fff;padding:2px 6px'>bad</td>" in html  # the bad row in red
     assert "style='background:#f9a825;color:#fff;padding:2px 6px'>watch</td>" in html  # 2.5 s: watch
     images = {
