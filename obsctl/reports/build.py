@@ -49,6 +49,9 @@ class Report:
     findings: list[str]
     narrative: str = ""
     narrative_note: str = ""
+    # Alerts fired per severity (Grafana's alert state history); None = no data, said in alerts_note
+    alerts: dict[str, int] | None = None
+    alerts_note: str = "Grafana is not configured for the reports (GRAFANA_URL)"
 
     def rows_of(self, service: str) -> list[Row]:
         return [r for r in self.rows if r.service == service]

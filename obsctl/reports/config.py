@@ -157,6 +157,8 @@ class Settings:
     sheet: Sheet | None = None
     providers: tuple[ProviderSettings, ...] = ()
     caps: BudgetCaps = field(default_factory=BudgetCaps)
+    grafana_url: str = ""  # alerts fired per severity, from Grafana's alert state history
+    grafana_token: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -212,6 +214,8 @@ class Settings:
             dashboard_url=env.get("OBS_REPORT_DASHBOARD_URL", ""),
             history_url=env.get("OBS_REPORT_HISTORY_URL", ""),
             discord_webhook_url=secret(env, "OBS_REPORT_DISCORD_WEBHOOK_URL"),
+            grafana_url=env.get("GRAFANA_URL", "").strip().rstrip("/"),
+            grafana_token=secret(env, "GRAFANA_TOKEN"),
             smtp=smtp,
             sheet=sheet,
             providers=tuple(providers),

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -20,7 +21,7 @@ from obsctl.clients.prometheus import PrometheusClient
 from obsctl.clients.sheets import Cell, SheetsClient, load_key
 from obsctl.errors import ObsError
 from obsctl.incidents.store import IncidentStore, LlmLedger
-from obsctl.reports import build, kpis, narrative, render
+from obsctl.reports import alerts, build, kpis, narrative, render
 from obsctl.reports.config import KPIS, Settings, Smtp, thresholds
 from obsctl.reports.history import History
 
@@ -155,12 +156,33 @@ def deliver(
     return done
 
 
+def alerts_fired(
+    settings: Settings, period: kpis.Period, fetch: Callable[..., list[dict[str, Any]]] | None = None
+) -> tuple[dict[str, int] | None, str]:
+    """(fired per severity, note). None with the reason when Grafana is not configured or fails."""
+    if not settings.grafana_url:
+        return None, "Grafana is not configured for the reports (GRAFANA_URL)"
+    try:
+        counts, complete = alerts.from_grafana(
+            settings.grafana_url,
+            settings.grafana_token,
+            period.start.astimezone(UTC),
+            period.end.astimezone(UTC),
+            **({"fetch": fetch} if fetch is not None else {}),
+        )
+    except ObsError as exc:
+        return None, f"Grafana's alert state history could not be read: {exc.message}"
+    return counts, "" if complete else f"at least: Grafana returned its maximum of {alerts.MAX_ANNOTATIONS} changes"
+
+
 def make_report(
     prom: kpis.RangeQuerier,
     history: History,
     period: kpis.Period,
     settings: Settings,
     providers: Sequence[Configured] = (),
+    *,
+    fetch_alerts: Callable[..., list[dict[str, Any]]] | None = None,
 ) -> build.Report:
     incidents = None
     ledger_store = None
@@ -169,6 +191,7 @@ def make_report(
         incidents = ledger_store.count_by_severity(period.start.astimezone(UTC), period.end.astimezone(UTC))
     try:
         report = build.build(prom, history, period, thresholds(), incidents)
+        report.alerts, report.alerts_note = alerts_fired(settings, period, fetch_alerts)
         budget = Budget(LlmLedger(ledger_store), settings.caps) if ledger_store is not None else None
         if providers and budget is None:
             report.narrative_note = "AI narrative skipped: no incident log to keep the LLM budget in"

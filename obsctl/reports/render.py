@@ -36,12 +36,21 @@ def text(report: Report) -> str:
                 f"  {r.kpi.label}: {fmt(r.kpi, r.value)} (baseline {fmt(r.kpi, r.baseline)},"
                 f" change {fmt_change(r.change)}) {r.status}"
             )
+    lines += ["", alerts_line(report)]
     if report.incidents is not None:
         counts = ", ".join(f"{sev} {n}" for sev, n in report.incidents.items())
-        lines += ["", f"Incidents: {counts}"]
+        lines += [f"Incidents: {counts}"]
     else:
-        lines += ["", "Incidents: no data (incident log not readable)"]
+        lines += ["Incidents: no data (incident log not readable)"]
     return "\n".join(lines)
+
+
+def alerts_line(report: Report) -> str:
+    """Alerts fired by severity, or "no data" with the reason (never a 0 that was not measured)."""
+    if report.alerts is None:
+        return f"Alerts fired: no data ({report.alerts_note})"
+    counts = ", ".join(f"{sev} {n}" for sev, n in report.alerts.items()) or "none"
+    return f"Alerts fired: {counts}" + (f" ({report.alerts_note})" if report.alerts_note else "")
 
 
 def worst(rows: list[Row]) -> str:
@@ -51,6 +60,7 @@ def worst(rows: list[Row]) -> str:
 
 def discord(report: Report, dashboard_url: str = "") -> DiscordMessage:
     summary = "\n".join(report.findings) or "Nothing breached or moved against the baseline."
+    summary += f"\n{alerts_line(report)}"
     if report.narrative:
         summary += f"\n\n{report.narrative}"
     elif report.narrative_note:
@@ -149,6 +159,7 @@ def email(
                 f"<td style='background:{colour};color:#fff;padding:2px 6px'>{html.escape(r.status)}</td></tr>"
             )
     body.append("</table>")
+    body.append(f"<p>{html.escape(alerts_line(report))}</p>")
     if report.incidents is not None:
         body.append("<p>Incidents: " + ", ".join(f"{s} {n}" for s, n in report.incidents.items()) + "</p>")
     links = [(u, t) for u, t in ((dashboard_url, "Live dashboard"), (history_url, "History")) if u]
