@@ -142,6 +142,10 @@ class Sheet:
     spreadsheet_id: str
     daily_range: str = "DailyMetrics!A:Z"
     weekly_range: str = "WeeklyMetrics!A:Z"
+    deploy_range: str = "Deployments!A:Z"
+
+    def range_of(self, kind: str) -> str:
+        return {"weekly": self.weekly_range, "deploy": self.deploy_range}.get(kind, self.daily_range)
 
 
 @dataclass(frozen=True)

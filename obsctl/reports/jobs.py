@@ -87,8 +87,7 @@ def channels_of(settings: Settings, *, sheets_transport: httpx.BaseTransport | N
         def append(kind: str, rows: list[list[Cell]]) -> str:
             client = SheetsClient(load_key(sheet.key_file), transport=sheets_transport)
             try:
-                target = sheet.weekly_range if kind == "weekly" else sheet.daily_range
-                return str(client.append(sheet.spreadsheet_id, target, rows).get("updatedRange", ""))
+                return str(client.append(sheet.spreadsheet_id, sheet.range_of(kind), rows).get("updatedRange", ""))
             finally:
                 client.close()
 
@@ -105,6 +104,24 @@ def sheet_rows(report: build.Report) -> list[list[Cell]]:
         cells += ["no data" if values.get(k.key) is None else values[k.key] for k in KPIS]
         out.append(cells)
     return out
+
+
+def deploy_row(report: build.DeployReport) -> list[Cell]:
+    """The deployment log's row: when, service, version, window minutes, regressions, then every
+    compared KPI's before and after in KPIS order ("no data" when none)."""
+    by_key = {c.kpi.key: c for c in report.comparisons}
+    cells: list[Cell] = [
+        report.at.isoformat(),
+        report.service,
+        report.version,
+        int(report.window.total_seconds() // 60),
+        len(report.regressions),
+    ]
+    for kpi in KPIS:
+        comparison = by_key.get(kpi.key)
+        for value in (comparison.before, comparison.after) if comparison else (None, None):
+            cells.append("no data" if value is None else value)
+    return cells
 
 
 def providers_of(settings: Settings) -> list[Configured]:
@@ -314,7 +331,15 @@ def run_deploy(
             mail["To"] = ", ".join(settings.smtp.recipients)
             mail.set_content(render.deploy_text(report) + (f"\n\n{report.narrative}" if report.narrative else ""))
         chans = channels_of(settings) if channels is None else channels
-        return report, deliver(history, "deploy", key, chans, discord_message=render.deploy_discord(report), mail=mail)
+        return report, deliver(
+            history,
+            "deploy",
+            key,
+            chans,
+            discord_message=render.deploy_discord(report),
+            mail=mail,
+            rows=[deploy_row(report)],
+        )
 
 
 def print_lines(lines: list[str], out: Path | None = None) -> None:
