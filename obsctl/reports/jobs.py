@@ -325,11 +325,7 @@ def run_deploy(
         key = f"{service}@{version}@{at.isoformat()}"
         mail = None
         if settings.smtp is not None:
-            mail = EmailMessage()
-            mail["Subject"] = f"Deployment impact: {service} {version}"
-            mail["From"] = settings.smtp.sender
-            mail["To"] = ", ".join(settings.smtp.recipients)
-            mail.set_content(render.deploy_text(report) + (f"\n\n{report.narrative}" if report.narrative else ""))
+            mail = render.deploy_email(report, settings.smtp.sender, settings.smtp.recipients, settings.dashboard_url)
         chans = channels_of(settings) if channels is None else channels
         return report, deliver(
             history,

@@ -187,6 +187,50 @@ def deploy_text(report: DeployReport) -> str:
     return "\n".join(lines)
 
 
+def deploy_email(
+    report: DeployReport, sender: str, recipients: tuple[str, ...], dashboard_url: str = ""
+) -> EmailMessage:
+    """The deployment impact as HTML (before/after table, regressions in red) with a plain-text alternative."""
+    msg = EmailMessage()
+    flagged = f"{len(report.regressions)} regression(s)" if report.regressions else "no regression"
+    msg["Subject"] = f"Deployment impact: {report.service} {report.version} ({flagged})"
+    msg["From"] = sender
+    msg["To"] = ", ".join(recipients)
+    plain = deploy_text(report) + (f"\n\n{report.narrative}" if report.narrative else "")
+    msg.set_content(plain)
+    minutes = int(report.window.total_seconds() // 60)
+    body = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'></head>"
+        "<body style='font-family:sans-serif;margin:8px'>",
+        f"<h2>Deployment impact: {html.escape(report.service)} {html.escape(report.version)}</h2>",
+        f"<p>{html.escape(report.at.isoformat())}: {minutes} min after the deploy"
+        f" against the {minutes} min before.</p>",
+        "<table style='border-collapse:collapse;font-size:13px;width:100%;max-width:760px'>"
+        "<tr><th align='left'>KPI</th><th align='left'>Before</th><th align='left'>After</th>"
+        "<th align='left'>Result</th></tr>",
+    ]
+    for c in report.comparisons:
+        result, colour = ("regression", COLOURS["bad"]) if c.regression else ("ok", COLOURS["good"])
+        body.append(
+            f"<tr class='kpi' data-result='{result}'><td>{html.escape(c.kpi.label)}</td>"
+            f"<td>{html.escape(fmt(c.kpi, c.before))}</td><td>{html.escape(fmt(c.kpi, c.after))}</td>"
+            f"<td style='background:{colour};color:#fff;padding:2px 6px'>{result}</td></tr>"
+        )
+    if not report.comparisons:
+        body.append("<tr><td colspan='4'>no data for this service before or after the deploy</td></tr>")
+    body.append("</table>")
+    if report.narrative:
+        body.append(f"<h3>AI impact note</h3><p>{html.escape(report.narrative)}</p>")
+    elif report.narrative_note:
+        body.append(f"<p><em>{html.escape(report.narrative_note)}</em></p>")
+    if dashboard_url:
+        body.append(f"<p><a href='{html.escape(dashboard_url)}'>Live dashboard</a></p>")
+    body.append("</body></html>")
+    msg.add_alternative("".join(body), subtype="html")
+    return msg
+
+
 def deploy_discord(report: DeployReport) -> DiscordMessage:
     body = deploy_text(report)
     if report.narrative:

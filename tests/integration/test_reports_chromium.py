@@ -19,7 +19,7 @@ import re
 import shutil
 import subprocess
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -174,3 +174,31 @@ def test_the_email_reads_at_phone_and_desktop_width(
         x for x in range(width) if any(near(Counter({image.getpixel((x, y)): 1}), bad) for y in range(0, HEIGHT, 4))
     ]
     assert columns and max(columns) < width - 1, "the bad status cell touches the right edge: cut off?"
+
+
+def test_the_deploy_email_fits_a_phone(
+    tmp_path: Path,
+    smtp_server: tuple[Inbox, int],  # noqa: F811
+    discord: tuple[list[dict[str, Any]], str],  # noqa: F811
+) -> None:
+    inbox, port = smtp_server
+    at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    prom = PrometheusDouble({("chatbot_success_ratio", "chat"): (0.99, 0.89), ("service_up", "chat"): (1.0, 1.0)}, at)
+    jobs.run_deploy(
+        _settings(tmp_path, port, discord[1]),
+        "chat",
+        "1.2.0",
+        at,
+        timedelta(hours=1),
+        dry_run=False,
+        prom=prom,
+        providers=[],
+    )
+    (message,) = inbox.messages
+    page = as_a_mail_client_shows_it(message, tmp_path / "mail")
+    measured = layout(page, PHONE, tmp_path)
+    assert measured["scroll"] <= PHONE and measured["right"] <= PHONE, measured
+    image = screenshot(page, PHONE, tmp_path)
+    colours = Counter(dict((c, n) for n, c in image.getcolors(maxcolors=PHONE * HEIGHT) or []))
+    assert near(colours, hex_rgb(render.COLOURS["bad"])) > 400, "the regression's red is not visible"
+    assert near(colours, hex_rgb(render.COLOURS["good"])) > 400, "the unchanged KPI's green is not visible"

@@ -262,3 +262,36 @@ def test_a_server_without_starttls_gets_no_credentials(tmp_path: Path) -> None:
     finally:
         plain.stop()
     assert inbox.messages == []
+
+
+def test_the_deploy_email_shows_before_after_and_the_regression_in_red(
+    tmp_path: Path, smtp_server: tuple[Inbox, int], discord: tuple[list[dict[str, Any]], str]
+) -> None:
+    inbox, port = smtp_server
+    at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    prom = PrometheusDouble({("chatbot_success_ratio", "chat"): (0.99, 0.89), ("service_up", "chat"): (1.0, 1.0)}, at)
+    report, outcome = jobs.run_deploy(
+        _settings(tmp_path, port, discord[1]),
+        "chat",
+        "1.2.0",
+        at,
+        timedelta(hours=1),
+        dry_run=False,
+        prom=prom,
+        providers=[],
+    )
+    assert outcome == ["discord: sent", "email: sent"]
+    (message,) = inbox.messages
+    assert message["Subject"] == "Deployment impact: chat 1.2.0 (1 regression(s))"
+    html = next(p for p in message.walk() if p.get_content_type() == "text/html").get_content()
+    results = re.findall(r"<tr class='kpi' data-result='(\w+)'>", html)
+    assert len(results) == len(report.comparisons) and results.count("regression") == 1
+    regression = re.search(r"data-result='regression'>(.*?)</tr>", html)
+    assert regression is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", regression.group(1))
+    assert cells == ["Chatbot success", "99.00%", "89.00%", "regression"]
+    assert "background:#c62828" in regression.group(1)  # red
+    assert DASHBOARD in _attr_values(html, "href")
+    plain = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_content()
+    assert "Chatbot success: 99.00% -> 89.00% REGRESSION" in plain
+    assert [c.kpi.key for c in report.regressions] == ["chatbot_success"]
