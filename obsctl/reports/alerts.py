@@ -17,7 +17,7 @@ when Grafana is not configured or does not answer the report says "no data" inst
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -60,22 +60,37 @@ def count_fired(
 def from_grafana(
     base_url: str,
     token: str,
-    start: datetime,
-    end: datetime,
+    periods: Sequence[tuple[datetime, datetime]],
     *,
     fetch: Callable[..., list[dict[str, Any]]] = grafana.list_annotations,
-) -> tuple[dict[str, int], bool]:
-    """(fired per severity in [start, end), complete). ``complete`` is False when Grafana returned
-    as many state changes as asked for: there may be more."""
+) -> tuple[list[dict[str, int]], bool]:
+    """Fired per severity in each half-open period [start, end) (one request over all of them),
+    and whether the answer is complete (False when Grafana returned as many changes as asked for:
+    there may be more)."""
     titles = severity_by_title()
+    first = min(start for start, _ in periods)
+    last = max(end for _, end in periods)
     items = fetch(
         base_url,
         token,
-        start_ms=int(start.timestamp() * 1000),
-        end_ms=int(end.timestamp() * 1000) - 1,
+        start_ms=int(first.timestamp() * 1000),
+        end_ms=int(last.timestamp() * 1000) - 1,
         kind="alert",
         limit=MAX_ANNOTATIONS,
         timeout=30.0,
     )
     severities = sorted(set(titles.values()))
-    return count_fired(items, titles, severities), len(items) < MAX_ANNOTATIONS
+    out = []
+    for start, end in periods:
+        lo, hi = start.timestamp() * 1000, end.timestamp() * 1000
+        inside = [i for i in items if isinstance(i.get("time"), int | float) and lo <= float(i["time"]) < hi]
+        out.append(count_fired(inside, titles, severities))
+    return out, len(items) < MAX_ANNOTATIONS
+
+
+def mean_counts(previous: Sequence[Mapping[str, int]]) -> dict[str, float] | None:
+    """Per severity, the mean over the previous periods (None without any)."""
+    if not previous:
+        return None
+    keys = sorted({k for counts in previous for k in counts})
+    return {k: sum(c.get(k, 0) for c in previous) / len(previous) for k in keys}

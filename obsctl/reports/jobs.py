@@ -175,21 +175,33 @@ def deliver(
 
 def alerts_fired(
     settings: Settings, period: kpis.Period, fetch: Callable[..., list[dict[str, Any]]] | None = None
-) -> tuple[dict[str, int] | None, str]:
-    """(fired per severity, note). None with the reason when Grafana is not configured or fails."""
+) -> tuple[dict[str, int] | None, dict[str, float] | None, str]:
+    """(fired per severity, its baseline mean, note). None with the reason when Grafana is not
+    configured or fails."""
     if not settings.grafana_url:
-        return None, "Grafana is not configured for the reports (GRAFANA_URL)"
+        return None, None, "Grafana is not configured for the reports (GRAFANA_URL)"
+    periods = [*period.previous(build.BASELINE_PERIODS[period.kind]), period]
     try:
         counts, complete = alerts.from_grafana(
             settings.grafana_url,
             settings.grafana_token,
-            period.start.astimezone(UTC),
-            period.end.astimezone(UTC),
+            [(p.start.astimezone(UTC), p.end.astimezone(UTC)) for p in periods],
             **({"fetch": fetch} if fetch is not None else {}),
         )
     except ObsError as exc:
-        return None, f"Grafana's alert state history could not be read: {exc.message}"
-    return counts, "" if complete else f"at least: Grafana returned its maximum of {alerts.MAX_ANNOTATIONS} changes"
+        return None, None, f"Grafana's alert state history could not be read: {exc.message}"
+    note = "" if complete else f"at least: Grafana returned its maximum of {alerts.MAX_ANNOTATIONS} changes"
+    return counts[-1], alerts.mean_counts(counts[:-1]), note
+
+
+def incidents_of(store: IncidentStore, period: kpis.Period) -> tuple[dict[str, int], dict[str, float] | None]:
+    """Incidents per severity in the period, and the mean over its baseline periods."""
+
+    def count(p: kpis.Period) -> dict[str, int]:
+        return store.count_by_severity(p.start.astimezone(UTC), p.end.astimezone(UTC))
+
+    previous = [count(p) for p in period.previous(build.BASELINE_PERIODS[period.kind])]
+    return count(period), alerts.mean_counts(previous)
 
 
 def make_report(
@@ -201,14 +213,17 @@ def make_report(
     *,
     fetch_alerts: Callable[..., list[dict[str, Any]]] | None = None,
 ) -> build.Report:
-    incidents = None
+    incidents, incidents_baseline = None, None
     ledger_store = None
     if settings.incidents is not None and settings.incidents.exists():
         ledger_store = IncidentStore(settings.incidents)
-        incidents = ledger_store.count_by_severity(period.start.astimezone(UTC), period.end.astimezone(UTC))
+        incidents, incidents_baseline = incidents_of(ledger_store, period)
     try:
         report = build.build(prom, history, period, thresholds(), incidents)
-        report.alerts, report.alerts_note = alerts_fired(settings, period, fetch_alerts)
+        report.incidents_baseline = incidents_baseline
+        report.alerts, report.alerts_baseline, report.alerts_note = alerts_fired(settings, period, fetch_alerts)
+        report.findings += build.count_findings("alerts", report.alerts, report.alerts_baseline)
+        report.findings += build.count_findings("incidents", report.incidents, report.incidents_baseline)
         budget = Budget(LlmLedger(ledger_store), settings.caps) if ledger_store is not None else None
         if providers and budget is None:
             report.narrative_note = "AI narrative skipped: no incident log to keep the LLM budget in"

@@ -10,6 +10,7 @@ import html
 import itertools
 import struct
 import zlib
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -36,21 +37,31 @@ def text(report: Report) -> str:
                 f"  {r.kpi.label}: {fmt(r.kpi, r.value)} (baseline {fmt(r.kpi, r.baseline)},"
                 f" change {fmt_change(r.change)}) {r.status}"
             )
-    lines += ["", alerts_line(report)]
-    if report.incidents is not None:
-        counts = ", ".join(f"{sev} {n}" for sev, n in report.incidents.items())
-        lines += [f"Incidents: {counts}"]
-    else:
-        lines += ["Incidents: no data (incident log not readable)"]
+    lines += ["", alerts_line(report), incidents_line(report)]
     return "\n".join(lines)
 
 
+def _counts(counts: Mapping[str, int], baseline: Mapping[str, float] | None) -> str:
+    if not counts:
+        return "none"
+    if baseline is None:
+        return ", ".join(f"{sev} {n}" for sev, n in counts.items())
+    return ", ".join(f"{sev} {n} (baseline {baseline.get(sev, 0.0):.1f})" for sev, n in counts.items())
+
+
 def alerts_line(report: Report) -> str:
-    """Alerts fired by severity, or "no data" with the reason (never a 0 that was not measured)."""
+    """Alerts fired by severity against the baseline mean, or "no data" with the reason (never a
+    0 that was not measured)."""
     if report.alerts is None:
         return f"Alerts fired: no data ({report.alerts_note})"
-    counts = ", ".join(f"{sev} {n}" for sev, n in report.alerts.items()) or "none"
-    return f"Alerts fired: {counts}" + (f" ({report.alerts_note})" if report.alerts_note else "")
+    text = f"Alerts fired: {_counts(report.alerts, report.alerts_baseline)}"
+    return text + (f" ({report.alerts_note})" if report.alerts_note else "")
+
+
+def incidents_line(report: Report) -> str:
+    if report.incidents is None:
+        return "Incidents: no data (incident log not readable)"
+    return f"Incidents: {_counts(report.incidents, report.incidents_baseline)}"
 
 
 def worst(rows: list[Row]) -> str:
@@ -160,8 +171,7 @@ def email(
             )
     body.append("</table>")
     body.append(f"<p>{html.escape(alerts_line(report))}</p>")
-    if report.incidents is not None:
-        body.append("<p>Incidents: " + ", ".join(f"{s} {n}" for s, n in report.incidents.items()) + "</p>")
+    body.append(f"<p>{html.escape(incidents_line(report))}</p>")
     links = [(u, t) for u, t in ((dashboard_url, "Live dashboard"), (history_url, "History")) if u]
     if links:
         body.append("<p>" + " · ".join(f"<a href='{html.escape(u)}'>{t}</a>" for u, t in links) + "</p>")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from obsctl.alerting import catalog
+from obsctl.incidents.store import IncidentStore, NewAlert
 from obsctl.reports import alerts, jobs, render
 from obsctl.reports.config import Settings
 from tests.fixtures.reports import PrometheusDouble
@@ -26,12 +27,18 @@ P1_TITLE = next(t for t, s in TITLES.items() if s == "P1")
 P2_TITLE = next(t for t, s in TITLES.items() if s == "P2")
 
 
-def change(title: str, prev: str, new: str, labels: str = 'instance="app-1"') -> dict[str, Any]:
+# 2026-11-30 12:00 in Asia/Seoul (03:00 UTC): inside the daily report's local day
+NOON_KST = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+
+
+def change(
+    title: str, prev: str, new: str, labels: str = 'instance="app-1"', at: datetime = NOON_KST
+) -> dict[str, Any]:
     """One state change as Grafana's annotation state historian records it."""
     return {
         "id": 1,
         "alertId": 7,
-        "time": 1_764_460_800_000,
+        "time": int(at.timestamp() * 1000),
         "newState": new,
         "prevState": prev,
         "text": f"{title} {{{labels}}} - B=1.000000, C=1.000000",
@@ -83,7 +90,15 @@ class GrafanaAnnotationsTestDouble(BaseHTTPRequestHandler):
 def grafana_url() -> Iterator[str]:
     GrafanaAnnotationsTestDouble.items = [
         change(P1_TITLE, "Normal", "Alerting"),
+        change(P1_TITLE, "Normal", "Alerting", at=NOON_KST - timedelta(hours=1)),
+        change(P1_TITLE, "Alerting", "Normal", at=NOON_KST + timedelta(hours=1)),
         change(P2_TITLE, "Normal", "Alerting"),
+        # the baseline week: P2 fired once a day on 7 days, P1 once in the week
+        *[change(P2_TITLE, "Normal", "Alerting", at=NOON_KST - timedelta(days=d)) for d in range(1, 8)],
+        change(P1_TITLE, "Pending", "Alerting", at=NOON_KST - timedelta(days=3)),
+        # outside the 8 local days (the day before the baseline, the day after the report)
+        change(P1_TITLE, "Normal", "Alerting", at=NOON_KST - timedelta(days=8)),
+        change(P1_TITLE, "Normal", "Alerting", at=NOON_KST + timedelta(days=1)),
     ]
     GrafanaAnnotationsTestDouble.status = 200
     GrafanaAnnotationsTestDouble.received = []
@@ -113,20 +128,23 @@ def test_the_daily_report_counts_the_alerts_fired_in_its_local_day(tmp_path: Pat
     report, _ = jobs.run_periodic(
         _settings(tmp_path, grafana_url), "daily", DAY, dry_run=True, prom=_prom(), providers=[]
     )
-    assert report.alerts is not None
-    assert report.alerts["P1"] == 1 and report.alerts["P2"] == 1
+    assert report.alerts is not None and report.alerts_baseline is not None
+    assert report.alerts["P1"] == 2 and report.alerts["P2"] == 1
     assert set(report.alerts) >= set(TITLES.values())  # every catalog severity listed, 0 = measured none
-    (asked,) = GrafanaAnnotationsTestDouble.received
+    assert report.alerts_baseline["P1"] == pytest.approx(1 / 7) and report.alerts_baseline["P2"] == 1.0
+    (asked,) = GrafanaAnnotationsTestDouble.received  # one request for the day and its 7-day baseline
     assert asked["auth"] == "Bearer glsa_reports" and asked["query"]["type"] == "alert"
-    # the local day in Asia/Seoul: 2026-11-29T15:00Z .. 2026-11-30T15:00Z (the end excluded)
-    assert int(asked["query"]["from"]) == int(datetime(2026, 11, 29, 15, tzinfo=UTC).timestamp() * 1000)
+    # local days in Asia/Seoul: from 2026-11-22T15:00Z (7 days before) to 2026-11-30T15:00Z (excluded)
+    assert int(asked["query"]["from"]) == int(datetime(2026, 11, 22, 15, tzinfo=UTC).timestamp() * 1000)
     assert int(asked["query"]["to"]) == int(datetime(2026, 11, 30, 15, tzinfo=UTC).timestamp() * 1000) - 1
-    text = render.text(report)
-    assert "Alerts fired: P1 1, P2 1" in text
-    assert "Alerts fired: P1 1, P2 1" in render.discord(report).embeds[0].description
+    line = "Alerts fired: P1 2 (baseline 0.1), P2 1 (baseline 1.0)"
+    assert line in render.text(report)
+    assert "MORE ALERTS: P1 2 (baseline 0.1)" in report.findings
+    assert not any(f.startswith("MORE ALERTS: P2") for f in report.findings)  # as usual
+    assert line in (render.discord(report).embeds[0].description or "")
     mail = render.email(report, "a@example.org", ("b@example.org",), "", "")
     html = next(p for p in mail.walk() if p.get_content_type() == "text/html").get_content()
-    assert "Alerts fired: P1 1, P2 1" in html
+    assert line in html
 
 
 @pytest.mark.parametrize("status", [401, 500])
@@ -156,3 +174,19 @@ def test_settings_read_grafana_for_the_alert_history(tmp_path: Path) -> None:
         {"PROMETHEUS_URL": "http://p:9090", "GRAFANA_URL": "http://g:3000/", "GRAFANA_TOKEN_FILE": str(token)}
     )
     assert (settings.grafana_url, settings.grafana_token) == ("http://g:3000", "glsa_file")
+
+
+def test_incidents_are_compared_with_their_baseline(tmp_path: Path) -> None:
+    db = tmp_path / "incidents.db"
+    with IncidentStore(db) as store:
+        for i, days_before in enumerate([0, 0, 0, 2, 5]):
+            started = NOON_KST - timedelta(days=days_before)
+            store.open_or_update(NewAlert(dedup_key=f"k{i}", alertname="x", severity="P1", started_at=started))
+    settings = Settings(
+        prometheus_url="unused", history=tmp_path / "h.db", incidents=db, timezone=ZoneInfo("Asia/Seoul")
+    )
+    report, _ = jobs.run_periodic(settings, "daily", DAY, dry_run=True, prom=_prom(), providers=[])
+    assert report.incidents is not None and report.incidents["P1"] == 3
+    assert report.incidents_baseline is not None and report.incidents_baseline["P1"] == pytest.approx(2 / 7)
+    assert "Incidents: P1 3 (baseline 0.3), P2 0 (baseline 0.0)" in render.text(report)
+    assert "MORE INCIDENTS: P1 3 (baseline 0.3)" in report.findings
