@@ -157,3 +157,13 @@ def test_wiring_gives_the_bot_the_analyzers_webhook_and_the_chosen_renderer(tmp_
     assert wiring.build(BotSettings(alertmanager_url="http://am:9093", db=tmp_path / "j.db")).mark_alert_message is None
     with pytest.raises(ObsError, match="OBS_BOT_RENDERER"):
         BotSettings.from_env({"OBS_BOT_RENDERER": "chrome"})
+    no_token = BotSettings(
+        token="t",
+        guilds=(1,),
+        operator_roles=frozenset({"ops"}),
+        prometheus_url="http://p:9090",
+        alertmanager_url="http://am:9093",
+        renderer="grafana",
+    )
+    with pytest.raises(ObsError, match="OBS_BOT_RENDERER=grafana needs GRAFANA_URL and GRAFANA_TOKEN"):
+        no_token.require_runnable()
