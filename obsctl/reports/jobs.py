@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -173,9 +172,7 @@ def deliver(
     return done
 
 
-def alerts_fired(
-    settings: Settings, period: kpis.Period, fetch: Callable[..., list[dict[str, Any]]] | None = None
-) -> tuple[dict[str, int] | None, dict[str, float] | None, str]:
+def alerts_fired(settings: Settings, period: kpis.Period) -> tuple[dict[str, int] | None, dict[str, float] | None, str]:
     """(fired per severity, its baseline mean, note). None with the reason when Grafana is not
     configured or fails."""
     if not settings.grafana_url:
@@ -186,7 +183,6 @@ def alerts_fired(
             settings.grafana_url,
             settings.grafana_token,
             [(p.start.astimezone(UTC), p.end.astimezone(UTC)) for p in periods],
-            **({"fetch": fetch} if fetch is not None else {}),
         )
     except ObsError as exc:
         return None, None, f"Grafana's alert state history could not be read: {exc.message}"
@@ -210,8 +206,6 @@ def make_report(
     period: kpis.Period,
     settings: Settings,
     providers: Sequence[Configured] = (),
-    *,
-    fetch_alerts: Callable[..., list[dict[str, Any]]] | None = None,
 ) -> build.Report:
     incidents, incidents_baseline = None, None
     ledger_store = None
@@ -221,7 +215,7 @@ def make_report(
     try:
         report = build.build(prom, history, period, thresholds(), incidents)
         report.incidents_baseline = incidents_baseline
-        report.alerts, report.alerts_baseline, report.alerts_note = alerts_fired(settings, period, fetch_alerts)
+        report.alerts, report.alerts_baseline, report.alerts_note = alerts_fired(settings, period)
         report.findings += build.count_findings("alerts", report.alerts, report.alerts_baseline)
         report.findings += build.count_findings("incidents", report.incidents, report.incidents_baseline)
         budget = Budget(LlmLedger(ledger_store), settings.caps) if ledger_store is not None else None
