@@ -171,6 +171,18 @@ def check_wireguard() -> Check:
     )
 
 
+def check_chromium() -> Check:
+    """Headless Chromium lays out the report e-mail in the tests (tests/integration/test_reports_chromium.py)."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    version = _out([path, "--version"], with_stderr=False)[1] if path else ""
+    return Check(
+        "chromium",
+        bool(path),
+        f"{path}: {version[:60]}" if path else "not found (the report e-mail layout test fails)",
+        "sudo apt-get install -y --no-install-recommends chromium   (scripts/bootstrap-ci.sh does)",
+    )
+
+
 def check_promtool() -> Check:
     """promtool of the Prometheus release the stack pins (major.minor): the contract tests check
     the rules and configs with it, and a 2.x promtool accepts what Prometheus 3 rejects."""
@@ -210,6 +222,7 @@ CHECKS: list[Callable[[], Check]] = [
     check_aws_provider,
     check_wireguard,
     check_promtool,
+    check_chromium,
     check_base_image,
 ]
 

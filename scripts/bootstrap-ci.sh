@@ -17,6 +17,7 @@ APT_PACKAGES=(
   wireguard-go wireguard-tools
   prometheus-alertmanager prometheus-node-exporter
   debian-archive-keyring
+  chromium  # lays out the report e-mail in tests/integration/test_reports_chromium.py
 )
 
 # Prometheus itself: bookworm's package is 2.42, the stack pins 3.x. The tests run Debian forky's

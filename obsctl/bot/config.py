@@ -14,6 +14,11 @@ Secrets are read from ``<NAME>`` or from the file ``<NAME>_FILE`` names, never f
 ``OBS_BOT_MAX_SILENCE``                longest silence allowed (default ``24h``)
 ``OBS_BOT_ACK_SILENCE``                the silence an /ack adds (default ``1h``)
 ``OBS_BOT_DASHBOARDS_DIR``             the provisioned dashboard JSON (default: the repository's)
+``OBS_BOT_RENDERER``                   ``local`` (default: matplotlib from the panel's PromQL) or
+                                       ``grafana`` (Grafana's ``/render/d-solo``; needs Grafana's image
+                                       renderer configured, GRAFANA_URL and GRAFANA_TOKEN)
+``DISCORD_WEBHOOK_URL`` (``_FILE``)    the analyzer's webhook (same secret): /ack edits the alert
+                                       message it posted. Unset: /ack only answers in the channel.
 =====================================  ==========================================================
 """
 
@@ -30,6 +35,7 @@ from obsctl.incidents.store import DEFAULT_DB
 
 DEFAULT_MAX_SILENCE = "24h"
 DEFAULT_ACK_SILENCE = "1h"
+RENDERERS = ("local", "grafana")
 
 
 def _ids(text: str) -> tuple[str, ...]:
@@ -49,6 +55,8 @@ class BotSettings:
     max_silence: str = DEFAULT_MAX_SILENCE
     ack_silence: str = DEFAULT_ACK_SILENCE
     dashboards_dir: Path | None = None
+    renderer: str = "local"
+    alert_webhook_url: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BotSettings:
@@ -62,6 +70,12 @@ class BotSettings:
                 )
             guilds.append(int(raw))
         dashboards = env.get("OBS_BOT_DASHBOARDS_DIR", "").strip()
+        renderer = env.get("OBS_BOT_RENDERER", "").strip().lower() or "local"
+        if renderer not in RENDERERS:
+            raise ObsError(
+                f"OBS_BOT_RENDERER: '{renderer}' is not a renderer",
+                fix="give 'local' (matplotlib, the default) or 'grafana' (Grafana's image renderer)",
+            )
         return cls(
             token=secret(env, "DISCORD_BOT_TOKEN"),
             guilds=tuple(guilds),
@@ -74,6 +88,8 @@ class BotSettings:
             max_silence=env.get("OBS_BOT_MAX_SILENCE", DEFAULT_MAX_SILENCE).strip(),
             ack_silence=env.get("OBS_BOT_ACK_SILENCE", DEFAULT_ACK_SILENCE).strip(),
             dashboards_dir=Path(dashboards) if dashboards else None,
+            renderer=renderer,
+            alert_webhook_url=secret(env, "DISCORD_WEBHOOK_URL"),
         )
 
     def require_runnable(self) -> None:
@@ -89,5 +105,7 @@ class BotSettings:
             gaps.append("PROMETHEUS_URL")
         if not (self.alertmanager_url or self.grafana_url):
             gaps.append("GRAFANA_URL (+ GRAFANA_TOKEN) or OBS_BOT_ALERTMANAGER_URL")
+        if self.renderer == "grafana" and not (self.grafana_url and self.grafana_token):
+            gaps.append("OBS_BOT_RENDERER=grafana needs GRAFANA_URL and GRAFANA_TOKEN")
         if gaps:
             raise ObsError("the bot is not configured: " + "; ".join(gaps), fix="set them in the service environment")

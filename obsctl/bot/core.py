@@ -139,6 +139,7 @@ class ChatOps:
         rule_uid_matcher: bool = True,
         annotate: Callable[[Annotation], None] | None = None,
         render_dashboard: Callable[[str, str], tuple[bytes, str, str]] | None = None,
+        mark_alert_message: Callable[[str, str], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -152,6 +153,7 @@ class ChatOps:
         self.rule_uid_matcher = rule_uid_matcher
         self.annotate = annotate
         self.render_dashboard = render_dashboard
+        self.mark_alert_message = mark_alert_message
         self.clock = clock
         self.monotonic = monotonic
         self.pending: dict[str, Pending] = {}
@@ -323,8 +325,10 @@ class ChatOps:
                 )
             except ObsError as exc:
                 self._audit(member, "ack", f"incident #{incident.id} {incident.alertname}; silence failed", incident.id)
+                marked = self._mark_original(incident, member, now)
                 return failure(
-                    f"incident #{incident.id} is acknowledged by you, but the ACK silence failed: {exc.message}",
+                    f"incident #{incident.id} is acknowledged by you, but the ACK silence failed: {exc.message}"
+                    + marked,
                     exc.fix or "silence it with /silence",
                 )
             detail = f"incident #{incident.id} {incident.alertname}; silence {silence_id}"
@@ -332,9 +336,26 @@ class ChatOps:
             return Reply(
                 text=f"✅ Incident #{incident.id} (**{incident.alertname}**) acknowledged by **{member.name}**; "
                 f"notifications silenced for {format_duration(self.ack_silence)} (silence `{silence_id}`)."
+                + self._mark_original(incident, member, now)
             )
 
         return self._guard(work)
+
+    def _mark_original(self, incident: Incident, member: Member, now: datetime) -> str:
+        """Add "ACK by <member>" to the analyzer's alert message; the sentence for the /ack answer.
+        Whatever fails, the /ack answer itself is posted in the channel and stands for the mark."""
+        message_id = incident.message_id or ""
+        if self.mark_alert_message is None or not message_id.isdigit():
+            why = "no alert message to edit" if self.mark_alert_message else "the bot has no alert webhook"
+            return f"\n(The original alert message is not edited: {why}; this answer records the ACK.)"
+        line = f"✅ ACK by {member.name} at {now.strftime('%H:%M UTC')} (incident #{incident.id})"
+        try:
+            self.mark_alert_message(message_id, line)
+        except ObsError as exc:
+            log.warning("marking alert message %s of incident #%s failed: %s", message_id, incident.id, exc)
+            return f"\n⚠️ The original alert message could not be edited ({exc.message}); this answer records the ACK."
+        self._audit(member, "ack-message", f"incident #{incident.id}: message {message_id} marked", incident.id)
+        return "\nThe original alert message is marked."
 
     # -- /status --------------------------------------------------------------------------------
     def status(self, member: Member) -> Reply:

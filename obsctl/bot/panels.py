@@ -1,9 +1,11 @@
-"""/dashboard: a panel drawn locally with matplotlib from its own PromQL.
+"""/dashboard: a panel drawn locally with matplotlib from its own PromQL, or by Grafana's renderer.
 
-Grafana's image renderer needs more memory than the host has, so the bot reads the dashboard JSON
+Grafana's image renderer needs more memory than the host has, so by default the bot reads the dashboard JSON
 that ``obsctl dashboards build`` generates from the query catalog (the files Grafana provisions),
 takes the panel's Prometheus targets, replaces the dashboard variables by "every value", runs them
-as range queries and draws the series. The reply carries the dashboard's Grafana link.
+as range queries and draws the series. The reply carries the dashboard's Grafana link. When a
+renderer is configured (``OBS_BOT_RENDERER=grafana``), :class:`GrafanaRenderer` finds the same
+panel in the same JSON and asks Grafana for it (``GET /render/d-solo/<uid>?panelId=..``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from obsctl.clients import grafana
 from obsctl.clients.prometheus import PrometheusClient
 from obsctl.errors import ObsError
 from obsctl.paths import repo_root
@@ -180,4 +185,41 @@ class LocalRenderer:
         png = draw(query, self.prometheus)
         base = self.grafana_url or "<GRAFANA_URL>"
         link = f"{base}/d/{query.dashboard_uid}?viewPanel={query.panel_id}"
+        return png, f"{query.dashboard_title} — {query.panel_title}", link
+
+
+class GrafanaRenderer:
+    """Like :class:`LocalRenderer`, but the PNG comes from Grafana's image renderer: the panel over
+    its dashboard's default range, at ``width`` x ``height``."""
+
+    def __init__(
+        self,
+        directory: Path,
+        grafana_url: str,
+        token: str,
+        *,
+        width: int = 1000,
+        height: int = 450,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.directory = directory
+        self.grafana_url = grafana_url.rstrip("/")
+        self.token = token
+        self.width = width
+        self.height = height
+        self.transport = transport
+
+    def __call__(self, name: str, panel: str) -> tuple[bytes, str, str]:
+        query = find_panel(load_dashboards(self.directory), name, panel)
+        png = grafana.render_panel(
+            self.grafana_url,
+            self.token,
+            query.dashboard_uid,
+            query.panel_id,
+            span_seconds=query.span_seconds,
+            width=self.width,
+            height=self.height,
+            transport=self.transport,
+        )
+        link = f"{self.grafana_url}/d/{query.dashboard_uid}?viewPanel={query.panel_id}"
         return png, f"{query.dashboard_title} — {query.panel_title}", link

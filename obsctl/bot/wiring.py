@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from obsctl.alerting import catalog
+from obsctl.bot.alert_message import AlertMessages
 from obsctl.bot.config import BotSettings
 from obsctl.bot.core import Annotation, ChatOps, Rule, parse_duration
-from obsctl.bot.panels import LocalRenderer, dashboards_dir
+from obsctl.bot.panels import GrafanaRenderer, LocalRenderer, dashboards_dir
 from obsctl.clients import grafana
 from obsctl.clients.alertmanager import AlertmanagerClient
+from obsctl.clients.discord import DiscordWebhook
 from obsctl.clients.prometheus import PrometheusClient
 from obsctl.errors import ObsError
 from obsctl.incidents.store import IncidentStore
@@ -39,11 +41,13 @@ def build(settings: BotSettings) -> ChatOps:
             now_ms = int(datetime.now(UTC).timestamp() * 1000)
             grafana.create_annotation(url, token, {"time": now_ms, "tags": note.tags, "text": note.text}, retries=1)
 
-    renderer = (
-        LocalRenderer(prometheus, settings.dashboards_dir or dashboards_dir(), settings.grafana_url)
-        if prometheus is not None
-        else None
-    )
+    directory = settings.dashboards_dir or dashboards_dir()
+    renderer: GrafanaRenderer | LocalRenderer | None = None
+    if settings.renderer == "grafana":
+        renderer = GrafanaRenderer(directory, settings.grafana_url, settings.grafana_token)
+    elif prometheus is not None:
+        renderer = LocalRenderer(prometheus, directory, settings.grafana_url)
+    marker = AlertMessages(DiscordWebhook(settings.alert_webhook_url)) if settings.alert_webhook_url else None
     return ChatOps(
         store=IncidentStore(settings.db),
         alertmanager=alertmanager,
@@ -55,4 +59,5 @@ def build(settings: BotSettings) -> ChatOps:
         rule_uid_matcher=uid_matcher,
         annotate=annotate,
         render_dashboard=renderer,
+        mark_alert_message=marker.mark if marker is not None else None,
     )

@@ -192,3 +192,30 @@ class DiscordWebhook:
             answer = response.json()
             return str(answer.get("id")) if isinstance(answer, dict) and answer.get("id") else None
         return None
+
+    def _message_path(self, message_id: str) -> str:
+        if not message_id.isdigit():
+            raise ObsError(
+                f"'{message_id}' is not a Discord message id",
+                fix="only messages posted with ?wait=true have their id recorded; this one cannot be edited",
+            )
+        return f"{self._path.split('?', 1)[0].rstrip('/')}/messages/{message_id}"
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        try:
+            response = self.http.request(method, path, json=body)
+        except ClientError as exc:
+            hidden = f"{self.http.base_url}/api/webhooks/…"  # the path carries the webhook's token
+            raise ClientError(SERVER, hidden, exc.detail, status=exc.status, fix=exc.fix) from None
+        answer = response.json() if response.content else {}
+        return answer if isinstance(answer, dict) else {}
+
+    def get_message(self, message_id: str) -> dict[str, Any]:
+        """``GET /webhooks/{id}/{token}/messages/{message_id}``: a message this webhook posted."""
+        return self._call("GET", self._message_path(message_id))
+
+    def edit_content(self, message_id: str, content: str) -> dict[str, Any]:
+        """``PATCH /webhooks/{id}/{token}/messages/{message_id}`` with new content only (the embeds
+        stay as they are; a field absent from the body is not changed). The edit pings no one."""
+        body = {"content": truncate(content, LIMITS.content), "allowed_mentions": {"parse": []}}
+        return self._call("PATCH", self._message_path(message_id), body)

@@ -122,15 +122,17 @@ def list_annotations(
     end_ms: int,
     tags: list[str] | None = None,
     limit: int = 20,
+    kind: str = "annotation",
     timeout: float = 10.0,
     transport: httpx.BaseTransport | None = None,
 ) -> list[dict[str, Any]]:
     """``GET /api/annotations?from=&to=&tags=&limit=&type=annotation``: the annotations in
     [start_ms, end_ms] carrying every one of ``tags`` (Grafana ANDs repeated ``tags``), newest first;
     each is ``{id, time, timeEnd, tags, text, dashboardUID, ...}``. The token needs
-    ``annotations:read`` (Viewer role)."""
+    ``annotations:read`` (Viewer role). ``kind="alert"``: the alert state history instead (state
+    changes of Grafana-managed alerts, with ``newState``, ``prevState`` and ``text``)."""
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"} if token else None
-    params: dict[str, Any] = {"from": start_ms, "to": end_ms, "limit": limit, "type": "annotation"}
+    params: dict[str, Any] = {"from": start_ms, "to": end_ms, "limit": limit, "type": kind}
     if tags:
         params["tags"] = list(tags)
     with HttpClient(SERVER, base_url, headers=headers, timeout=timeout, transport=transport) as http:

@@ -49,6 +49,11 @@ class Report:
     findings: list[str]
     narrative: str = ""
     narrative_note: str = ""
+    # Alerts fired per severity (Grafana's alert state history); None = no data, said in alerts_note
+    alerts: dict[str, int] | None = None
+    alerts_note: str = "Grafana is not configured for the reports (GRAFANA_URL)"
+    alerts_baseline: dict[str, float] | None = None  # mean per severity over the baseline periods
+    incidents_baseline: dict[str, float] | None = None
 
     def rows_of(self, service: str) -> list[Row]:
         return [r for r in self.rows if r.service == service]
@@ -124,6 +129,17 @@ def findings(rows: list[Row]) -> list[str]:
         if r.value is None and r.baseline is not None:
             out.append(f"NO DATA: {r.service} {r.kpi.label} (baseline {fmt(r.kpi, r.baseline)})")
     return out
+
+
+def count_findings(what: str, counts: Mapping[str, int] | None, baseline: Mapping[str, float] | None) -> list[str]:
+    """A severity whose count is above its baseline mean by at least 1 and by at least 50 %."""
+    if counts is None or baseline is None:
+        return []
+    return [
+        f"MORE {what.upper()}: {severity} {n} (baseline {baseline.get(severity, 0.0):.1f})"
+        for severity, n in counts.items()
+        if n - baseline.get(severity, 0.0) >= 1 and n >= 1.5 * baseline.get(severity, 0.0)
+    ]
 
 
 # --- deployment impact ---

@@ -142,6 +142,10 @@ class Sheet:
     spreadsheet_id: str
     daily_range: str = "DailyMetrics!A:Z"
     weekly_range: str = "WeeklyMetrics!A:Z"
+    deploy_range: str = "Deployments!A:Z"
+
+    def range_of(self, kind: str) -> str:
+        return {"weekly": self.weekly_range, "deploy": self.deploy_range}.get(kind, self.daily_range)
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,8 @@ class Settings:
     sheet: Sheet | None = None
     providers: tuple[ProviderSettings, ...] = ()
     caps: BudgetCaps = field(default_factory=BudgetCaps)
+    grafana_url: str = ""  # alerts fired per severity, from Grafana's alert state history
+    grafana_token: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -212,6 +218,8 @@ class Settings:
             dashboard_url=env.get("OBS_REPORT_DASHBOARD_URL", ""),
             history_url=env.get("OBS_REPORT_HISTORY_URL", ""),
             discord_webhook_url=secret(env, "OBS_REPORT_DISCORD_WEBHOOK_URL"),
+            grafana_url=env.get("GRAFANA_URL", "").strip().rstrip("/"),
+            grafana_token=secret(env, "GRAFANA_TOKEN"),
             smtp=smtp,
             sheet=sheet,
             providers=tuple(providers),

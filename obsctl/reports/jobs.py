@@ -20,7 +20,7 @@ from obsctl.clients.prometheus import PrometheusClient
 from obsctl.clients.sheets import Cell, SheetsClient, load_key
 from obsctl.errors import ObsError
 from obsctl.incidents.store import IncidentStore, LlmLedger
-from obsctl.reports import build, kpis, narrative, render
+from obsctl.reports import alerts, build, kpis, narrative, render
 from obsctl.reports.config import KPIS, Settings, Smtp, thresholds
 from obsctl.reports.history import History
 
@@ -86,8 +86,7 @@ def channels_of(settings: Settings, *, sheets_transport: httpx.BaseTransport | N
         def append(kind: str, rows: list[list[Cell]]) -> str:
             client = SheetsClient(load_key(sheet.key_file), transport=sheets_transport)
             try:
-                target = sheet.weekly_range if kind == "weekly" else sheet.daily_range
-                return str(client.append(sheet.spreadsheet_id, target, rows).get("updatedRange", ""))
+                return str(client.append(sheet.spreadsheet_id, sheet.range_of(kind), rows).get("updatedRange", ""))
             finally:
                 client.close()
 
@@ -104,6 +103,24 @@ def sheet_rows(report: build.Report) -> list[list[Cell]]:
         cells += ["no data" if values.get(k.key) is None else values[k.key] for k in KPIS]
         out.append(cells)
     return out
+
+
+def deploy_row(report: build.DeployReport) -> list[Cell]:
+    """The deployment log's row: when, service, version, window minutes, regressions, then every
+    compared KPI's before and after in KPIS order ("no data" when none)."""
+    by_key = {c.kpi.key: c for c in report.comparisons}
+    cells: list[Cell] = [
+        report.at.isoformat(),
+        report.service,
+        report.version,
+        int(report.window.total_seconds() // 60),
+        len(report.regressions),
+    ]
+    for kpi in KPIS:
+        comparison = by_key.get(kpi.key)
+        for value in (comparison.before, comparison.after) if comparison else (None, None):
+            cells.append("no data" if value is None else value)
+    return cells
 
 
 def providers_of(settings: Settings) -> list[Configured]:
@@ -155,6 +172,34 @@ def deliver(
     return done
 
 
+def alerts_fired(settings: Settings, period: kpis.Period) -> tuple[dict[str, int] | None, dict[str, float] | None, str]:
+    """(fired per severity, its baseline mean, note). None with the reason when Grafana is not
+    configured or fails."""
+    if not settings.grafana_url:
+        return None, None, "Grafana is not configured for the reports (GRAFANA_URL)"
+    periods = [*period.previous(build.BASELINE_PERIODS[period.kind]), period]
+    try:
+        counts, complete = alerts.from_grafana(
+            settings.grafana_url,
+            settings.grafana_token,
+            [(p.start.astimezone(UTC), p.end.astimezone(UTC)) for p in periods],
+        )
+    except ObsError as exc:
+        return None, None, f"Grafana's alert state history could not be read: {exc.message}"
+    note = "" if complete else f"at least: Grafana returned its maximum of {alerts.MAX_ANNOTATIONS} changes"
+    return counts[-1], alerts.mean_counts(counts[:-1]), note
+
+
+def incidents_of(store: IncidentStore, period: kpis.Period) -> tuple[dict[str, int], dict[str, float] | None]:
+    """Incidents per severity in the period, and the mean over its baseline periods."""
+
+    def count(p: kpis.Period) -> dict[str, int]:
+        return store.count_by_severity(p.start.astimezone(UTC), p.end.astimezone(UTC))
+
+    previous = [count(p) for p in period.previous(build.BASELINE_PERIODS[period.kind])]
+    return count(period), alerts.mean_counts(previous)
+
+
 def make_report(
     prom: kpis.RangeQuerier,
     history: History,
@@ -162,13 +207,17 @@ def make_report(
     settings: Settings,
     providers: Sequence[Configured] = (),
 ) -> build.Report:
-    incidents = None
+    incidents, incidents_baseline = None, None
     ledger_store = None
     if settings.incidents is not None and settings.incidents.exists():
         ledger_store = IncidentStore(settings.incidents)
-        incidents = ledger_store.count_by_severity(period.start.astimezone(UTC), period.end.astimezone(UTC))
+        incidents, incidents_baseline = incidents_of(ledger_store, period)
     try:
         report = build.build(prom, history, period, thresholds(), incidents)
+        report.incidents_baseline = incidents_baseline
+        report.alerts, report.alerts_baseline, report.alerts_note = alerts_fired(settings, period)
+        report.findings += build.count_findings("alerts", report.alerts, report.alerts_baseline)
+        report.findings += build.count_findings("incidents", report.incidents, report.incidents_baseline)
         budget = Budget(LlmLedger(ledger_store), settings.caps) if ledger_store is not None else None
         if providers and budget is None:
             report.narrative_note = "AI narrative skipped: no incident log to keep the LLM budget in"
@@ -285,13 +334,17 @@ def run_deploy(
         key = f"{service}@{version}@{at.isoformat()}"
         mail = None
         if settings.smtp is not None:
-            mail = EmailMessage()
-            mail["Subject"] = f"Deployment impact: {service} {version}"
-            mail["From"] = settings.smtp.sender
-            mail["To"] = ", ".join(settings.smtp.recipients)
-            mail.set_content(render.deploy_text(report) + (f"\n\n{report.narrative}" if report.narrative else ""))
+            mail = render.deploy_email(report, settings.smtp.sender, settings.smtp.recipients, settings.dashboard_url)
         chans = channels_of(settings) if channels is None else channels
-        return report, deliver(history, "deploy", key, chans, discord_message=render.deploy_discord(report), mail=mail)
+        return report, deliver(
+            history,
+            "deploy",
+            key,
+            chans,
+            discord_message=render.deploy_discord(report),
+            mail=mail,
+            rows=[deploy_row(report)],
+        )
 
 
 def print_lines(lines: list[str], out: Path | None = None) -> None:

@@ -10,6 +10,7 @@ import html
 import itertools
 import struct
 import zlib
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -18,6 +19,7 @@ from obsctl.reports.build import DeployReport, Report, Row, fmt, fmt_change
 
 COLOURS = {"good": "#2e7d32", "watch": "#f9a825", "bad": "#c62828", "none": "#757575", "no data": "#757575"}
 DISCORD_COLOUR = {"good": 0x2E7D32, "watch": 0xF9A825, "bad": 0xC62828}
+SPARK_WIDTH, SPARK_HEIGHT = 96, 24  # the inline trend chart, in CSS pixels
 ICON = {"good": "🟢", "watch": "🟡", "bad": "🔴", "none": "⚪", "no data": "⚪"}
 
 
@@ -35,12 +37,31 @@ def text(report: Report) -> str:
                 f"  {r.kpi.label}: {fmt(r.kpi, r.value)} (baseline {fmt(r.kpi, r.baseline)},"
                 f" change {fmt_change(r.change)}) {r.status}"
             )
-    if report.incidents is not None:
-        counts = ", ".join(f"{sev} {n}" for sev, n in report.incidents.items())
-        lines += ["", f"Incidents: {counts}"]
-    else:
-        lines += ["", "Incidents: no data (incident log not readable)"]
+    lines += ["", alerts_line(report), incidents_line(report)]
     return "\n".join(lines)
+
+
+def _counts(counts: Mapping[str, int], baseline: Mapping[str, float] | None) -> str:
+    if not counts:
+        return "none"
+    if baseline is None:
+        return ", ".join(f"{sev} {n}" for sev, n in counts.items())
+    return ", ".join(f"{sev} {n} (baseline {baseline.get(sev, 0.0):.1f})" for sev, n in counts.items())
+
+
+def alerts_line(report: Report) -> str:
+    """Alerts fired by severity against the baseline mean, or "no data" with the reason (never a
+    0 that was not measured)."""
+    if report.alerts is None:
+        return f"Alerts fired: no data ({report.alerts_note})"
+    text = f"Alerts fired: {_counts(report.alerts, report.alerts_baseline)}"
+    return text + (f" ({report.alerts_note})" if report.alerts_note else "")
+
+
+def incidents_line(report: Report) -> str:
+    if report.incidents is None:
+        return "Incidents: no data (incident log not readable)"
+    return f"Incidents: {_counts(report.incidents, report.incidents_baseline)}"
 
 
 def worst(rows: list[Row]) -> str:
@@ -50,6 +71,7 @@ def worst(rows: list[Row]) -> str:
 
 def discord(report: Report, dashboard_url: str = "") -> DiscordMessage:
     summary = "\n".join(report.findings) or "Nothing breached or moved against the baseline."
+    summary += f"\n{alerts_line(report)}"
     if report.narrative:
         summary += f"\n\n{report.narrative}"
     elif report.narrative_note:
@@ -123,25 +145,33 @@ def email(
         body.append(f"<h3>AI narrative</h3><p>{html.escape(report.narrative)}</p>")
     elif report.narrative_note:
         body.append(f"<p><em>{html.escape(report.narrative_note)}</em></p>")
+    # Five columns and the trend chart under the KPI's name, one header row per service: the table
+    # fits a 390 px phone screen without scrolling (tests/integration/test_reports_chromium.py).
     body.append(
-        "<div style='overflow-x:auto'><table style='border-collapse:collapse;font-size:13px'>"
-        "<tr><th>Service</th><th>KPI</th><th>Value</th><th>Baseline</th><th>Change</th><th>Status</th><th>Trend</th></tr>"
+        "<table style='border-collapse:collapse;font-size:13px;width:100%;max-width:760px'>"
+        "<tr><th align='left'>KPI</th><th align='left'>Value</th><th align='left'>Baseline</th>"
+        "<th align='left'>Change</th><th align='left'>Status</th></tr>"
     )
-    for r in report.rows:
-        cid = make_msgid(domain="obs-reports")
-        images.append((cid, sparkline(r.trend)))
-        colour = COLOURS[r.status]
+    for service in report.services:
         body.append(
-            f"<tr class='kpi' data-status='{r.status}'><td>{html.escape(r.service)}</td>"
-            f"<td>{html.escape(r.kpi.label)}</td>"
-            f"<td>{html.escape(fmt(r.kpi, r.value))}</td><td>{html.escape(fmt(r.kpi, r.baseline))}</td>"
-            f"<td>{fmt_change(r.change)}</td>"
-            f"<td style='background:{colour};color:#fff;padding:2px 6px'>{html.escape(r.status)}</td>"
-            f"<td><img src='cid:{cid[1:-1]}' alt='trend' width='120' height='28'></td></tr>"
+            "<tr><th colspan='5' align='left' style='background:#eceff1;padding:4px 6px'>"
+            f"{html.escape(service)}</th></tr>"
         )
-    body.append("</table></div>")
-    if report.incidents is not None:
-        body.append("<p>Incidents: " + ", ".join(f"{s} {n}" for s, n in report.incidents.items()) + "</p>")
+        for r in report.rows_of(service):
+            cid = make_msgid(domain="obs-reports")
+            images.append((cid, sparkline(r.trend, SPARK_WIDTH, SPARK_HEIGHT)))
+            colour = COLOURS[r.status]
+            body.append(
+                f"<tr class='kpi' data-status='{r.status}' data-service='{html.escape(r.service)}'>"
+                f"<td style='padding:3px 6px 3px 0'>{html.escape(r.kpi.label)}<br>"
+                f"<img src='cid:{cid[1:-1]}' alt='trend' width='{SPARK_WIDTH}' height='{SPARK_HEIGHT}'></td>"
+                f"<td>{html.escape(fmt(r.kpi, r.value))}</td><td>{html.escape(fmt(r.kpi, r.baseline))}</td>"
+                f"<td>{fmt_change(r.change)}</td>"
+                f"<td style='background:{colour};color:#fff;padding:2px 6px'>{html.escape(r.status)}</td></tr>"
+            )
+    body.append("</table>")
+    body.append(f"<p>{html.escape(alerts_line(report))}</p>")
+    body.append(f"<p>{html.escape(incidents_line(report))}</p>")
     links = [(u, t) for u, t in ((dashboard_url, "Live dashboard"), (history_url, "History")) if u]
     if links:
         body.append("<p>" + " · ".join(f"<a href='{html.escape(u)}'>{t}</a>" for u, t in links) + "</p>")
@@ -165,6 +195,50 @@ def deploy_text(report: DeployReport) -> str:
     if not report.comparisons:
         lines.append("- no data for this service before or after the deploy")
     return "\n".join(lines)
+
+
+def deploy_email(
+    report: DeployReport, sender: str, recipients: tuple[str, ...], dashboard_url: str = ""
+) -> EmailMessage:
+    """The deployment impact as HTML (before/after table, regressions in red) with a plain-text alternative."""
+    msg = EmailMessage()
+    flagged = f"{len(report.regressions)} regression(s)" if report.regressions else "no regression"
+    msg["Subject"] = f"Deployment impact: {report.service} {report.version} ({flagged})"
+    msg["From"] = sender
+    msg["To"] = ", ".join(recipients)
+    plain = deploy_text(report) + (f"\n\n{report.narrative}" if report.narrative else "")
+    msg.set_content(plain)
+    minutes = int(report.window.total_seconds() // 60)
+    body = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'></head>"
+        "<body style='font-family:sans-serif;margin:8px'>",
+        f"<h2>Deployment impact: {html.escape(report.service)} {html.escape(report.version)}</h2>",
+        f"<p>{html.escape(report.at.isoformat())}: {minutes} min after the deploy"
+        f" against the {minutes} min before.</p>",
+        "<table style='border-collapse:collapse;font-size:13px;width:100%;max-width:760px'>"
+        "<tr><th align='left'>KPI</th><th align='left'>Before</th><th align='left'>After</th>"
+        "<th align='left'>Result</th></tr>",
+    ]
+    for c in report.comparisons:
+        result, colour = ("regression", COLOURS["bad"]) if c.regression else ("ok", COLOURS["good"])
+        body.append(
+            f"<tr class='kpi' data-result='{result}'><td>{html.escape(c.kpi.label)}</td>"
+            f"<td>{html.escape(fmt(c.kpi, c.before))}</td><td>{html.escape(fmt(c.kpi, c.after))}</td>"
+            f"<td style='background:{colour};color:#fff;padding:2px 6px'>{result}</td></tr>"
+        )
+    if not report.comparisons:
+        body.append("<tr><td colspan='4'>no data for this service before or after the deploy</td></tr>")
+    body.append("</table>")
+    if report.narrative:
+        body.append(f"<h3>AI impact note</h3><p>{html.escape(report.narrative)}</p>")
+    elif report.narrative_note:
+        body.append(f"<p><em>{html.escape(report.narrative_note)}</em></p>")
+    if dashboard_url:
+        body.append(f"<p><a href='{html.escape(dashboard_url)}'>Live dashboard</a></p>")
+    body.append("</body></html>")
+    msg.add_alternative("".join(body), subtype="html")
+    return msg
 
 
 def deploy_discord(report: DeployReport) -> DiscordMessage:

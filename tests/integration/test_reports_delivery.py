@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import socket
 import ssl
 import threading
@@ -204,7 +205,11 @@ def test_the_email_holds_the_table_the_inline_charts_and_the_links(
     html = html_part.get_content()
     rows = html.count("<tr class='kpi'")
     assert rows == len(report.rows) > 0
-    assert "data-status='bad'><td>chat</td><td>Chatbot success</td><td>89.00%</td><td>99.00%</td>" in html
+    bad_row = re.search(r"<tr class='kpi' data-status='bad' data-service='chat'>(.*?)</tr>", html)
+    assert bad_row, "no bad row for chat"
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", bad_row.group(1))
+    assert cells[0].startswith("Chatbot success<br><img src='cid:") and cells[1:4] == ["89.00%", "99.00%", "-10.1%"]
+    assert "<th colspan='5'" in html and ">chat</th></tr>" in html  # one header row per service
     assert "style='background:#c62828;color:#fff;padding:2px 6px'>bad</td>" in html  # the bad row in red
     assert "style='background:#f9a825;color:#fff;padding:2px 6px'>watch</td>" in html  # 2.5 s: watch
     images = {
@@ -257,3 +262,36 @@ def test_a_server_without_starttls_gets_no_credentials(tmp_path: Path) -> None:
     finally:
         plain.stop()
     assert inbox.messages == []
+
+
+def test_the_deploy_email_shows_before_after_and_the_regression_in_red(
+    tmp_path: Path, smtp_server: tuple[Inbox, int], discord: tuple[list[dict[str, Any]], str]
+) -> None:
+    inbox, port = smtp_server
+    at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    prom = PrometheusDouble({("chatbot_success_ratio", "chat"): (0.99, 0.89), ("service_up", "chat"): (1.0, 1.0)}, at)
+    report, outcome = jobs.run_deploy(
+        _settings(tmp_path, port, discord[1]),
+        "chat",
+        "1.2.0",
+        at,
+        timedelta(hours=1),
+        dry_run=False,
+        prom=prom,
+        providers=[],
+    )
+    assert outcome == ["discord: sent", "email: sent"]
+    (message,) = inbox.messages
+    assert message["Subject"] == "Deployment impact: chat 1.2.0 (1 regression(s))"
+    html = next(p for p in message.walk() if p.get_content_type() == "text/html").get_content()
+    results = re.findall(r"<tr class='kpi' data-result='(\w+)'>", html)
+    assert len(results) == len(report.comparisons) and results.count("regression") == 1
+    regression = re.search(r"data-result='regression'>(.*?)</tr>", html)
+    assert regression is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", regression.group(1))
+    assert cells == ["Chatbot success", "99.00%", "89.00%", "regression"]
+    assert "background:#c62828" in regression.group(1)  # red
+    assert DASHBOARD in _attr_values(html, "href")
+    plain = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_content()
+    assert "Chatbot success: 99.00% -> 89.00% REGRESSION" in plain
+    assert [c.kpi.key for c in report.regressions] == ["chatbot_success"]

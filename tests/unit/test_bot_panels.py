@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import io
 import math
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from obsctl.bot.core import ChatOps
-from obsctl.bot.panels import LocalRenderer, PanelQuery, concrete, dashboards_dir, draw, find_panel, load_dashboards
+from obsctl.bot.panels import (
+    GrafanaRenderer,
+    LocalRenderer,
+    PanelQuery,
+    concrete,
+    dashboards_dir,
+    draw,
+    find_panel,
+    load_dashboards,
+)
 from obsctl.clients.prometheus import PrometheusClient
 from obsctl.errors import ObsError
 from tests.unit.bot_support import BOB, AlertmanagerTestDouble, make_chatops
@@ -105,3 +118,74 @@ def test_dashboard_reply_carries_the_image_and_the_link(tmp_path: Path) -> None:
     assert reply.image is not None and reply.image.startswith(b"\x89PNG")
     assert reply.image_name == "hosts-cpu-busy.png"
     assert "https://grafana.example/d/hosts?viewPanel=" in reply.text
+
+
+class GrafanaRenderTestDouble(BaseHTTPRequestHandler):
+    """A local stand-in for Grafana's ``GET /render/d-solo/<uid>/<slug>`` (the image renderer):
+    answers a PNG of the asked size drawn with Pillow, or, with ``login_page``, the HTML a Grafana
+    without a valid token shows. Records every request's path, query and Authorization header."""
+
+    received: ClassVar[list[dict[str, Any]]] = []
+    login_page: ClassVar[bool] = False
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        type(self).received.append({"path": url.path, "query": query, "auth": self.headers.get("Authorization")})
+        if type(self).login_page or not url.path.startswith("/render/d-solo/"):
+            self._answer(200, "text/html", b"<html><body>Grafana login</body></html>")
+            return
+        image = Image.new("RGB", (int(query["width"]), int(query["height"])), "white")
+        ImageDraw.Draw(image).line([(0, 0), (image.width, image.height)], fill=(30, 120, 200), width=5)
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        self._answer(200, "image/png", buffer.getvalue())
+
+    def _answer(self, status: int, kind: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def grafana_render_double() -> Iterator[str]:
+    GrafanaRenderTestDouble.received = []
+    GrafanaRenderTestDouble.login_page = False
+    server = ThreadingHTTPServer(("127.0.0.1", 0), GrafanaRenderTestDouble)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_configured_renderer_asks_grafana_for_the_same_panel(tmp_path: Path, grafana_render_double: str) -> None:
+    renderer = GrafanaRenderer(dashboards_dir(), grafana_render_double, "glsa_test", width=800, height=300)
+    bot = make_chatops(tmp_path, AlertmanagerTestDouble(), render_dashboard=renderer)
+    reply = bot.dashboard(BOB, "hosts", "CPU busy")
+    assert reply.ok, reply.text
+    assert reply.image is not None
+    image = Image.open(io.BytesIO(reply.image))
+    assert image.format == "PNG" and image.size == (800, 300)
+    (asked,) = GrafanaRenderTestDouble.received
+    panel = find_panel(load_dashboards(dashboards_dir()), "hosts", "CPU busy")
+    assert asked["path"].startswith("/render/d-solo/hosts/")
+    assert asked["query"]["panelId"] == str(panel.panel_id)
+    assert (asked["query"]["width"], asked["query"]["height"]) == ("800", "300")
+    assert asked["query"]["from"] == f"now-{panel.span_seconds}s" and asked["query"]["to"] == "now"
+    assert asked["auth"] == "Bearer glsa_test"
+    assert f"{grafana_render_double}/d/hosts?viewPanel={panel.panel_id}" in reply.text
+
+
+def test_a_renderer_answering_without_a_png_says_what_to_do(tmp_path: Path, grafana_render_double: str) -> None:
+    GrafanaRenderTestDouble.login_page = True
+    renderer = GrafanaRenderer(dashboards_dir(), grafana_render_double, "glsa_test")
+    bot = make_chatops(tmp_path, AlertmanagerTestDouble(), render_dashboard=renderer)
+    reply = bot.dashboard(BOB, "hosts", "CPU busy")
+    assert not reply.ok and reply.image is None
+    assert "without a PNG" in reply.text and "OBS_BOT_RENDERER" in reply.text

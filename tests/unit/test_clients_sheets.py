@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import urllib.parse
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -155,3 +155,37 @@ def test_the_daily_report_appends_one_row_per_service_once(
 
 def _midnight(d: date) -> datetime:
     return datetime.combine(d, time(0), tzinfo=UTC)
+
+
+def test_a_deployment_appends_one_row_to_the_deployment_log_once(
+    tmp_path: Path, key: tuple[dict[str, str], rsa.RSAPublicKey]
+) -> None:
+    key_file = tmp_path / "sa.json"
+    key_file.write_text(json.dumps(key[0]), encoding="utf-8")
+    settings = Settings(
+        prometheus_url="unused", history=tmp_path / "history.db", timezone=ZoneInfo("UTC"), sheet=Sheet(key_file, "s")
+    )
+    recorder = Recorder(key[1], spreadsheet="s")
+    channels = jobs.channels_of(settings, sheets_transport=httpx.MockTransport(recorder))
+    at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    double = PrometheusDouble({("chatbot_success_ratio", "chat"): (0.99, 0.89)}, at)
+    for _ in range(2):  # CI re-running the same deploy step: one row
+        report, _ = jobs.run_deploy(
+            settings,
+            "chat",
+            "1.2.0",
+            at,
+            timedelta(hours=1),
+            dry_run=False,
+            prom=double,
+            channels=channels,
+            providers=[],
+        )
+    (request,) = recorder.appends
+    assert urllib.parse.unquote(request.url.path).endswith("/values/Deployments!A:Z:append")
+    (row,) = json.loads(request.content)["values"]
+    assert row[:5] == [at.isoformat(), "chat", "1.2.0", 60, len(report.regressions)]
+    assert len(report.regressions) >= 1  # the success ratio fell from 99 % to 89 %
+    success = [k.key for k in KPIS].index("chatbot_success")
+    assert row[5 + 2 * success : 7 + 2 * success] == [pytest.approx(0.99), pytest.approx(0.89)]
+    assert row[5:7] == ["no data", "no data"]  # availability: no series in the double, never 0

@@ -44,6 +44,16 @@ def test_wireguard_needs_wg_and_an_implementation(monkeypatch: pytest.MonkeyPatc
     assert "wireguard-go" in result.fix
 
 
+def test_chromium_is_required_and_installed_by_the_bootstrap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(doctor.shutil, "which", lambda _name: None)
+    result = doctor.check_chromium()
+    assert not result.ok and result.required
+    assert "apt-get install -y --no-install-recommends chromium" in result.fix
+    plan = (Path(__file__).resolve().parents[2] / "scripts" / "bootstrap-ci.sh").read_text(encoding="utf-8")
+    packages = plan.split("APT_PACKAGES=(", 1)[1].split(")", 1)[0]
+    assert "chromium" in packages.split()
+
+
 def test_render_shows_fix_only_for_failures() -> None:
     text = doctor.render(
         [
