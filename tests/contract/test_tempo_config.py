@@ -149,7 +149,9 @@ def test_a_misspelt_or_foreign_field_is_rejected_with_its_path(rendered_local: R
 
 
 def test_tempo_does_not_fit_a_t4g_small_and_the_refusal_names_the_size(tmp_path: Path) -> None:
-    r = render(_fixture_inventory(tmp_path), tmp_path / "out", {"monitoring_stack_tempo_enabled": True}, expect_ok=False)
+    r = render(
+        _fixture_inventory(tmp_path), tmp_path / "out", {"monitoring_stack_tempo_enabled": True}, expect_ok=False
+    )
     assert r.proc.returncode != 0
     assert "smallest instance size that holds it is t4g.medium (4096 MiB)" in r.proc.stdout
     assert "monitoring_stack_tempo_enabled" in r.proc.stdout
