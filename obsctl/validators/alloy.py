@@ -28,8 +28,116 @@ EXPORTS: dict[str, frozenset[str]] = {
     "loki.write": frozenset({"receiver"}),
     "otelcol.receiver.otlp": frozenset(),
     "otelcol.processor.batch": frozenset({"input"}),
+    "otelcol.processor.transform": frozenset({"input"}),
     "otelcol.exporter.otlp": frozenset({"input"}),
     "otelcol.exporter.otlphttp": frozenset({"input"}),
+}
+
+# The arguments and blocks each otelcol component may have, by name (None: an argument, or a block
+# not walked further). From the Alloy reference pages of these components
+# (https://grafana.com/docs/alloy/latest/reference/components/otelcol/<component>/ and the shared
+# queue, retry and TLS blocks): an argument of another component or a misspelt one is reported.
+_OUTPUT = {"metrics": None, "logs": None, "traces": None}
+_TLS_CLIENT = dict.fromkeys(
+    [
+        "ca_file",
+        "ca_pem",
+        "cert_file",
+        "cert_pem",
+        "key_file",
+        "key_pem",
+        "insecure",
+        "insecure_skip_verify",
+        "server_name",
+        "min_version",
+        "max_version",
+        "reload_interval",
+        "cipher_suites",
+        "include_system_ca_certs_pool",
+    ]
+)
+ARGUMENTS: dict[str, dict[str, object]] = {
+    "otelcol.receiver.otlp": {
+        "grpc": dict.fromkeys(
+            (
+                "auth",
+                "endpoint",
+                "include_metadata",
+                "max_concurrent_streams",
+                "max_recv_msg_size",
+                "read_buffer_size",
+                "transport",
+                "write_buffer_size",
+                "keepalive",
+                "tls",
+            )
+        ),
+        "http": dict.fromkeys(
+            (
+                "auth",
+                "compression_algorithms",
+                "endpoint",
+                "idle_timeout",
+                "include_metadata",
+                "keep_alives_enabled",
+                "logs_url_path",
+                "max_request_body_size",
+                "metrics_url_path",
+                "read_header_timeout",
+                "read_timeout",
+                "traces_url_path",
+                "write_timeout",
+                "cors",
+                "tls",
+            )
+        ),
+        "output": _OUTPUT,
+        "debug_metrics": None,
+    },
+    "otelcol.processor.transform": {
+        "error_mode": None,
+        "trace_statements": {"context": None, "statements": None},
+        "metric_statements": {"context": None, "statements": None},
+        "log_statements": {"context": None, "statements": None},
+        "output": _OUTPUT,
+        "debug_metrics": None,
+    },
+    "otelcol.processor.batch": {
+        "timeout": None,
+        "send_batch_size": None,
+        "send_batch_max_size": None,
+        "metadata_keys": None,
+        "metadata_cardinality_limit": None,
+        "output": _OUTPUT,
+        "debug_metrics": None,
+    },
+    "otelcol.exporter.otlp": {
+        "timeout": None,
+        "client": {
+            **dict.fromkeys(
+                (
+                    "endpoint",
+                    "auth",
+                    "authority",
+                    "balancer_name",
+                    "compression",
+                    "headers",
+                    "read_buffer_size",
+                    "wait_for_ready",
+                    "write_buffer_size",
+                    "keepalive",
+                )
+            ),
+            "tls": _TLS_CLIENT,
+        },
+        "sending_queue": dict.fromkeys(
+            ("blocking", "block_on_overflow", "enabled", "num_consumers", "queue_size", "sizer", "storage")
+        ),
+        "retry_on_failure": dict.fromkeys(
+            ("enabled", "initial_interval", "randomization_factor", "multiplier", "max_interval", "max_elapsed_time")
+        ),
+        "debug_metrics": None,
+    },
 }
 
 # Components that start a pipeline: nothing needs to reference them.
@@ -170,6 +278,20 @@ def _check_endpoints(doc: Document, problems: list[str]) -> None:
                     )
 
 
+def _check_arguments(block: Block, allowed: dict[str, object], where: str, problems: list[str]) -> None:
+    names = [(a.name, a.line) for a in block.attributes] + [(b.name, b.line) for b in block.blocks]
+    for name, line in names:
+        if name not in allowed:
+            problems.append(
+                f"line {line}: {where}: '{name}' is not an argument or block of it "
+                f"(allowed: {', '.join(sorted(allowed))})"
+            )
+    for child in block.blocks:
+        inner = allowed.get(child.name)
+        if isinstance(inner, dict):
+            _check_arguments(child, inner, f"{where} > {child.name}", problems)
+
+
 def check_document(doc: Document) -> list[str]:
     problems: list[str] = []
     seen: dict[str, int] = {}
@@ -186,6 +308,8 @@ def check_document(doc: Document) -> list[str]:
             problems.append(f"line {block.line}: {block.name} is not a component this checker knows (a typo?)")
         if block.name in FORWARDERS:
             _check_forward_to(block, problems)
+        if block.name in ARGUMENTS:
+            _check_arguments(block, ARGUMENTS[block.name], cid, problems)
     used = _check_references(doc, problems)
     for block in doc.components():
         cid = _component_id(block)

@@ -48,6 +48,7 @@ class _Service(Shape):
 class _Budget(Shape):
     host_mib: float | int
     reserved_mib: float | int | dict[str, float | int] = 0
+    instance_sizes_mib: dict[str, float | int] | None = None
 
 
 class ComposeFile(Shape):
@@ -148,6 +149,26 @@ def check(path: Path) -> list[str]:
         if used + reserved > host:
             problems.append(
                 f"memory limits {used:.0f} MiB + reserved {reserved:.0f} MiB = {used + reserved:.0f} MiB "
-                f"exceed the host's {host:.0f} MiB"
+                f"exceed the host's {host:.0f} MiB{_fitting_instance(compose, used + reserved)}"
             )
     return problems
+
+
+def smallest_instance(sizes: dict[str, float | int], needed_mib: float) -> str | None:
+    """The instance size with the least memory that still holds ``needed_mib``; None when none does."""
+    fitting = sorted((float(mib), name) for name, mib in sizes.items() if float(mib) >= needed_mib)
+    return fitting[0][1] if fitting else None
+
+
+def _fitting_instance(compose: dict[str, Any], needed_mib: float) -> str:
+    """The sentence naming the instance size that holds the stack, from x-obs-memory-budget.instance_sizes_mib."""
+    sizes = (compose.get("x-obs-memory-budget") or {}).get("instance_sizes_mib") or {}
+    if not sizes:
+        return ""
+    name = smallest_instance(sizes, needed_mib)
+    if name is None:
+        return f"; no listed instance size holds it ({', '.join(sorted(sizes))}): turn a service off"
+    return (
+        f"; the smallest instance size that holds it is {name} ({float(sizes[name]):.0f} MiB): "
+        f"use it (Terraform instance_type and monitoring_stack_host_memory_mib) or turn a service off"
+    )

@@ -222,17 +222,67 @@ def test_sections_follow_the_inventory(rendered: dict[str, Path]) -> None:
     assert "loki.source.journal.system" in names("app-2")
 
 
-def test_tracing_section_when_enabled(tmp_path: Path) -> None:
-    rendered = render_alloy_configs(tmp_path, {"alloy_tracing_enabled": True})
-    path = rendered["app-1"]
-    assert check(path) == []
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return render_alloy_configs(tmp_path_factory.mktemp("alloy-traces"), {"alloy_tracing_enabled": True})
+
+
+def test_tracing_is_off_unless_switched_on(rendered: dict[str, Path]) -> None:
+    for host in ("mon-1", "app-1", "app-2"):
+        assert not any(b.name.startswith("otelcol.") for b in parse(rendered[host].read_text()).components())
+
+
+@pytest.mark.parametrize("host", ["mon-1", "app-1", "app-2"])
+def test_tracing_section_passes_every_check(traced: dict[str, Path], host: str) -> None:
+    assert check(traced[host]) == []
+    assert check_endpoints_point_at(traced[host], MONITORING_ADDRESS) == []
+
+
+def test_traces_flow_receiver_resource_batch_tempo(traced: dict[str, Path]) -> None:
+    path = traced["app-1"]
+
+    def next_hop(block: Block) -> str:
+        [output] = block.children("output")
+        [ref] = references_in(output.attr("traces"))
+        return ".".join(ref.path[:4])
+
+    receiver = _component(path, "otelcol.receiver.otlp", "apps")
+    assert {b.name: b.attr("endpoint") for b in receiver.blocks if b.name in ("grpc", "http")} == {
+        "grpc": "127.0.0.1:4317",
+        "http": "127.0.0.1:4318",
+    }
+    assert next_hop(receiver) == "otelcol.processor.transform.resource"
+    transform = _component(path, "otelcol.processor.transform", "resource")
+    [statements] = transform.children("trace_statements")
+    assert statements.attr("context") == "resource"
+    assert statements.attr("statements") == [
+        'set(attributes["host.name"], "app-1")',
+        'set(attributes["deployment.environment"], "prod")',
+    ]
+    assert next_hop(transform) == "otelcol.processor.batch.traces"
+    assert next_hop(_component(path, "otelcol.processor.batch", "traces")) == "otelcol.exporter.otlp.tempo"
     exporter = _component(path, "otelcol.exporter.otlp", "tempo")
     assert exporter.children("client")[0].attr("endpoint") == f"{MONITORING_ADDRESS}:4317"
-    receiver = _component(path, "otelcol.receiver.otlp", "apps")
-    assert {b.attr("endpoint") for b in receiver.blocks if b.name in ("grpc", "http")} == {
-        "127.0.0.1:4317",
-        "127.0.0.1:4318",
-    }
+    [queue] = exporter.children("sending_queue")
+    assert queue.attr("enabled") is True and isinstance(queue.attr("queue_size"), int)
+    [retry] = exporter.children("retry_on_failure")
+    assert retry.attr("enabled") is True and retry.attr("max_elapsed_time")
+
+
+def test_host_name_matches_the_loki_host_label(traced: dict[str, Path]) -> None:
+    """Grafana maps the span attribute host.name to the Loki label host: both must carry the same name."""
+    labels = _component(traced["app-1"], "loki.write", "monitoring").attr("external_labels")
+    transform = _component(traced["app-1"], "otelcol.processor.transform", "resource")
+    statements = transform.children("trace_statements")[0].attr("statements")
+    assert isinstance(labels, dict) and isinstance(statements, list)
+    assert f'set(attributes["host.name"], "{labels["host"]}")' in statements
+
+
+def test_checker_catches_an_argument_the_component_does_not_have(traced: dict[str, Path], tmp_path: Path) -> None:
+    broken = tmp_path / "broken.alloy"
+    broken.write_text(traced["app-1"].read_text().replace("queue_size ", "queue_length ", 1))
+    problems = check(broken)
+    assert any("otelcol.exporter.otlp.tempo > sending_queue: 'queue_length' is not an argument" in p for p in problems)
 
 
 def test_legacy_hosts_are_staged_not_switched(rendered: dict[str, Path]) -> None:

@@ -144,3 +144,115 @@ def test_health_and_logs(running):
     access = (tmp_path / "nginx" / "access.log").read_text().splitlines()
     assert access
     assert re.match(r'^127\.0\.0\.1 - - \[[^\]]+\] "(GET|POST) /\S* HTTP/1\.1" \d{3} \d+ "-" "[^"]*" rt=', access[-1])
+
+
+def _get_openmetrics(port: int) -> tuple[str, str]:
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/actuator/prometheus",
+        headers={"Accept": "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"},
+    )
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        return resp.headers["Content-Type"], resp.read().decode()
+
+
+def test_openmetrics_scrape_carries_trace_id_exemplars_that_the_logs_carry(running):
+    """What Prometheus and Alloy negotiate: OpenMetrics, with the request's trace id on its bucket."""
+    _, port, tmp_path = running
+    ctype, text = _get_openmetrics(port)
+    assert ctype.startswith("application/openmetrics-text; version=1.0.0")
+    assert text.endswith("# EOF\n")
+    assert "# TYPE logback_events counter" in text and "# TYPE logback_events_total" not in text
+    exemplar = re.compile(
+        r'^http_server_requests_seconds_bucket\{[^}]*uri="/api/[^}]*\} \S+ '
+        r'# \{trace_id="([0-9a-f]{32})",span_id="([0-9a-f]{16})"\} (\S+) (\d+\.\d{3})$',
+        re.M,
+    )
+    found = exemplar.findall(text)
+    assert found, "no exemplar on the request histogram"
+    logged = set(
+        re.findall(r"\[trace_id=([0-9a-f]{32}) span_id=[0-9a-f]{16}\] ", (tmp_path / "app" / "app.log").read_text())
+    )
+    assert {trace for trace, _, _, _ in found} <= logged
+    assert not re.search(r'uri="/actuator/[^}]*\} \S+ # \{', text), "the actuator is not traced"
+
+
+def test_incoming_traceparent_is_continued_and_malformed_ones_start_a_new_trace():
+    mod = _module()
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    span = mod.Span.start_from(parent)
+    assert (span.trace_id, span.parent_id) == ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")
+    assert re.fullmatch(r"[0-9a-f]{16}", span.span_id) and span.span_id != "00f067aa0ba902b7"
+    for bad in (None, "", "00-" + "0" * 32 + "-00f067aa0ba902b7-01", "01-xyz", parent.upper()):
+        fresh = mod.Span.start_from(bad)
+        assert re.fullmatch(r"[0-9a-f]{32}", fresh.trace_id) and fresh.parent_id == ""
+
+
+class OtlpCollectorDouble:
+    """Test double of Alloy's otelcol.receiver.otlp HTTP listener: records every OTLP/JSON body."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: PLC0415
+
+        self.bodies: list[dict[str, object]] = []
+        bodies = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                """Quiet."""
+
+            def do_POST(self) -> None:
+                assert self.path == "/v1/traces"
+                assert self.headers["Content-Type"] == "application/json"
+                bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1/traces"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_spans_go_to_the_collector_as_otlp_json_with_the_logged_trace_ids(tmp_path):
+    collector = OtlpCollectorDouble()
+    mod = _module()
+    args = mod.parse_args(
+        [
+            "--name", "api", "--port", "0", "--bind", "127.0.0.1", "--traffic-interval", "0.01",
+            "--app-log", str(tmp_path / "app.log"), "--nginx-access-log", str(tmp_path / "a.log"),
+            "--nginx-error-log", str(tmp_path / "e.log"), "--otlp-endpoint", collector.url,
+        ]
+    )  # fmt: skip
+    server, work, stop = mod.start(args)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        work.otlp.interval = 0.2
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and work.otlp.sent < 5:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+        collector.server.shutdown()
+    assert work.otlp.sent >= 5, "no spans reached the collector double"
+    resource_spans = [rs for body in collector.bodies for rs in body["resourceSpans"]]
+    assert {"key": "service.name", "value": {"stringValue": "api"}} in resource_spans[0]["resource"]["attributes"]
+    spans = [s for rs in resource_spans for ss in rs["scopeSpans"] for s in ss["spans"]]
+    for span in spans:
+        assert re.fullmatch(r"[0-9a-f]{32}", span["traceId"]) and re.fullmatch(r"[0-9a-f]{16}", span["spanId"])
+        assert span["kind"] == 2 and int(span["endTimeUnixNano"]) >= int(span["startTimeUnixNano"])
+        assert span["name"].split(" ", 1)[1].startswith("/api/")
+    logged = set(re.findall(r"trace_id=([0-9a-f]{32})", (tmp_path / "app.log").read_text()))
+    assert {s["traceId"] for s in spans} <= logged
+
+
+def test_a_dead_collector_costs_only_the_spans_beyond_the_bound():
+    mod = _module()
+    exporter = mod.OtlpExporter("http://127.0.0.1:9/v1/traces", "api")  # discard port: nothing listens
+    for _ in range(mod.OTLP_QUEUE_MAX + 10):
+        exporter.add(mod.Span.start_from(None), "GET /api/posts", 200, {"http.route": "/api/posts"})
+    exporter.flush()
+    assert len(exporter.queue) == mod.OTLP_QUEUE_MAX
+    assert exporter.dropped >= 10 and exporter.failed_posts == 1 and exporter.sent == 0

@@ -174,6 +174,16 @@ def test_compose_memory_sum_over_budget(tmp_path: Path) -> None:
     assert compose.memory_mib(64 * 1024 * 1024) == 64
 
 
+def test_compose_memory_overflow_names_the_instance_size_that_holds_it(tmp_path: Path) -> None:
+    data = _compose(a=_svc(mem_limit="1g"), b=_svc(mem_limit="900m"))
+    data["x-obs-memory-budget"]["instance_sizes_mib"] = {"t4g.large": 8192, "t4g.small": 2048, "t4g.medium": 4096}
+    [problem] = [p for p in compose.check(_write(tmp_path, data)) if "exceed the host" in p]
+    assert "t4g.medium (4096 MiB)" in problem
+    data["x-obs-memory-budget"]["instance_sizes_mib"] = {"t4g.nano": 512}
+    [problem] = [p for p in compose.check(_write(tmp_path, data, "none.yml")) if "exceed the host" in p]
+    assert "no listed instance size holds it" in problem
+
+
 def test_validate_cli_discovers_kinds_and_sets_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert {"loki", "compose", "prometheus"} <= set(kinds())
     good = _write(tmp_path, _compose(prometheus=_svc()))

@@ -15,15 +15,25 @@ What is measured and what is simulated (also stated in each metric's HELP text):
   logback_events_total (log lines written), chatbot_* (real requests to the chat endpoint).
 - simulated: there is no JVM, so jvm_memory_* reports this process's resident memory split
   over the usual Micrometer memory pool ids, and jvm_gc_pause_seconds stays empty (no GC events).
+
+Tracing, as a Spring Boot service with Micrometer Tracing does it (docs/tracing.md): every business
+request runs in a span (W3C trace context: an incoming `traceparent` is continued, otherwise a new
+trace starts); its log lines carry `[trace_id=<32 hex> span_id=<16 hex>]`; asked for OpenMetrics
+(`Accept: application/openmetrics-text`, as Prometheus and Alloy ask), the request histograms
+carry the last trace id of each bucket as an exemplar; with --otlp-endpoint the spans are sent as
+OTLP/HTTP JSON to the local Alloy (batched from a bounded queue; the stdlib only, no SDK).
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import random
+import re
 import resource
+import secrets
 import sys
 import threading
 import time
@@ -39,6 +49,10 @@ from pathlib import Path
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CHAT_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 PROM_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
+OTLP_QUEUE_MAX = 2048  # spans kept while the collector is unreachable; the oldest are dropped beyond it
+OTLP_BATCH_MAX = 256
 LOG_ROTATE_BYTES = 10 * 1024 * 1024
 
 # (method, uri template, weight, latency seconds range, error ratio): the demo's request mix.
@@ -68,6 +82,28 @@ def labels(**kv: str) -> str:
     return "{" + inner + "}"
 
 
+@dataclass(frozen=True)
+class Span:
+    """One server span: W3C ids (32 and 16 lower-case hex digits) and its timing."""
+
+    trace_id: str
+    span_id: str
+    parent_id: str
+    start: float = field(default_factory=time.time)
+
+    @staticmethod
+    def start_from(traceparent: str | None) -> Span:
+        """Continue the caller's trace (W3C traceparent header) or start a new one."""
+        match = TRACEPARENT.match(traceparent or "")
+        if match and set(match.group(1)) != {"0"}:
+            return Span(match.group(1), secrets.token_hex(8), match.group(2))
+        return Span(secrets.token_hex(16), secrets.token_hex(8), "")
+
+    def correlation(self) -> str:
+        """What the documented Spring Boot correlation pattern writes into a log line."""
+        return f"[trace_id={self.trace_id} span_id={self.span_id}] "
+
+
 @dataclass
 class Histogram:
     buckets: tuple[float, ...]
@@ -75,22 +111,37 @@ class Histogram:
     total: float = 0.0
     count: int = 0
     maximum: float = 0.0
+    # Per bucket (the +Inf bucket last): the latest observation made inside a span, as
+    # (trace id, span id, value, unix time): Micrometer's exemplar sampler keeps the same.
+    exemplars: list[tuple[str, str, float, float] | None] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.counts = [0] * len(self.buckets)
+        self.exemplars = [None] * (len(self.buckets) + 1)
 
-    def observe(self, seconds: float) -> None:
+    def observe(self, seconds: float, span: Span | None = None) -> None:
         for i, upper in enumerate(self.buckets):
             if seconds <= upper:
                 self.counts[i] += 1
         self.total += seconds
         self.count += 1
         self.maximum = max(self.maximum, seconds)
+        if span is not None:
+            slot = next((i for i, upper in enumerate(self.buckets) if seconds <= upper), len(self.buckets))
+            self.exemplars[slot] = (span.trace_id, span.span_id, seconds, time.time())
 
-    def lines(self, name: str, base: dict[str, str]) -> Iterator[str]:
-        for upper, n in zip(self.buckets, self.counts, strict=True):
-            yield f"{name}_bucket{labels(**base, le=repr(upper))} {fmt(n)}"
-        yield f"{name}_bucket{labels(**base, le='+Inf')} {fmt(self.count)}"
+    def _exemplar(self, slot: int, openmetrics: bool) -> str:
+        found = self.exemplars[slot] if openmetrics else None
+        if found is None:
+            return ""
+        trace_id, span_id, value, stamp = found
+        return f" # {labels(trace_id=trace_id, span_id=span_id)} {value!r} {stamp:.3f}"
+
+    def lines(self, name: str, base: dict[str, str], openmetrics: bool = False) -> Iterator[str]:
+        for slot, (upper, n) in enumerate(zip(self.buckets, self.counts, strict=True)):
+            yield f"{name}_bucket{labels(**base, le=repr(upper))} {fmt(n)}{self._exemplar(slot, openmetrics)}"
+        inf = self._exemplar(len(self.buckets), openmetrics)
+        yield f"{name}_bucket{labels(**base, le='+Inf')} {fmt(self.count)}{inf}"
         yield f"{name}_count{labels(**base)} {fmt(self.count)}"
         yield f"{name}_sum{labels(**base)} {fmt(self.total)}"
 
@@ -114,11 +165,15 @@ class Logs:
         with path.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
 
-    def app_line(self, level: str, logger: str, message: str) -> None:
+    def app_line(self, level: str, logger: str, message: str, span: Span | None = None) -> None:
         now = time.time()
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}+00:00"
         thread = f"nio-{self.port}-exec-{threading.get_ident() % 10 + 1}"
-        line = f"{stamp} {level.upper():>5} {os.getpid()} --- [{self.app}] [{thread:>15}] {logger:<40} : {message}"
+        correlation = span.correlation() if span else ""
+        line = (
+            f"{stamp} {level.upper():>5} {os.getpid()} --- [{self.app}] [{thread:>15}] "
+            f"{correlation}{logger:<40} : {message}"
+        )
         with self.lock:
             self.events[level.lower()] += 1
             self._append(self.app_log, line)
@@ -140,6 +195,72 @@ class Logs:
                     f'from upstream, client: 127.0.0.1, request: "{method} {path} HTTP/1.1", '
                     f'upstream: "http://127.0.0.1:{self.port}{path}"',
                 )
+
+
+class OtlpExporter:
+    """Spans to an OTLP/HTTP JSON endpoint (Alloy's otelcol.receiver.otlp): a bounded queue,
+    one sender thread posting a batch every ``interval`` seconds. A collector that is down
+    costs nothing but the spans beyond the queue's bound (counted in ``dropped``)."""
+
+    def __init__(self, endpoint: str, service: str, interval: float = 2.0) -> None:
+        self.endpoint, self.service, self.interval = endpoint, service, interval
+        self.queue: collections.deque[dict[str, object]] = collections.deque(maxlen=OTLP_QUEUE_MAX)
+        self.lock = threading.Lock()
+        self.sent = self.dropped = self.failed_posts = 0
+
+    def add(self, span: Span, name: str, status: int, attributes: dict[str, str | int]) -> None:
+        end = time.time()
+        record = {
+            "traceId": span.trace_id,
+            "spanId": span.span_id,
+            "parentSpanId": span.parent_id,
+            "name": name,
+            "kind": 2,  # SPAN_KIND_SERVER
+            "startTimeUnixNano": str(int(span.start * 1e9)),
+            "endTimeUnixNano": str(int(end * 1e9)),
+            "attributes": [_otlp_attribute(k, v) for k, v in attributes.items()],
+            "status": {"code": 2 if status >= 500 else 1},  # ERROR / OK
+        }
+        with self.lock:
+            if len(self.queue) == self.queue.maxlen:
+                self.dropped += 1
+            self.queue.append(record)
+
+    def payload(self, spans: list[dict[str, object]]) -> bytes:
+        resource = {"attributes": [_otlp_attribute("service.name", self.service)]}
+        scope = {"name": "obs-lab-demo", "version": "1.0"}
+        body = {"resourceSpans": [{"resource": resource, "scopeSpans": [{"scope": scope, "spans": spans}]}]}
+        return json.dumps(body).encode()
+
+    def flush(self) -> None:
+        with self.lock:
+            batch = [self.queue.popleft() for _ in range(min(OTLP_BATCH_MAX, len(self.queue)))]
+        if not batch:
+            return
+        req = urllib.request.Request(  # noqa: S310 - the configured local collector (http)
+            self.endpoint, data=self.payload(batch), method="POST", headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 - same URL
+                resp.read()
+            self.sent += len(batch)
+        except (urllib.error.URLError, OSError):
+            self.failed_posts += 1
+            with self.lock:  # back to the front, still bounded: the oldest fall out first
+                for record in reversed(batch):
+                    if len(self.queue) == self.queue.maxlen:
+                        self.dropped += 1
+                        break
+                    self.queue.appendleft(record)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.wait(self.interval):
+            self.flush()
+
+
+def _otlp_attribute(key: str, value: str | int) -> dict[str, object]:
+    typed = {"intValue": str(value)} if isinstance(value, int) else {"stringValue": value}
+    return {"key": key, "value": typed}
 
 
 class Workload:
@@ -167,17 +288,21 @@ class Workload:
         )
         self.cpu_last = (time.monotonic(), sum(os.times()[:2]))
         self.cpu_usage = 0.0
+        endpoint = getattr(args, "otlp_endpoint", "")
+        self.otlp = OtlpExporter(endpoint, self.app) if endpoint else None
 
     # --- recording -------------------------------------------------------------------------
-    def record_http(self, method: str, uri: str, status: int, seconds: float, exception: str) -> None:
+    def record_http(  # noqa: PLR0917 - one request's facts
+        self, method: str, uri: str, status: int, seconds: float, exception: str, span: Span | None = None
+    ) -> None:
         outcome = {2: "SUCCESS", 3: "REDIRECTION", 4: "CLIENT_ERROR", 5: "SERVER_ERROR"}.get(status // 100, "UNKNOWN")
         key = (method, uri, str(status), outcome, exception)
         with self.lock:
-            self.http.setdefault(key, Histogram(HTTP_BUCKETS)).observe(seconds)
+            self.http.setdefault(key, Histogram(HTTP_BUCKETS)).observe(seconds, span)
 
-    def record_chat(self, intent: str, status: str, seconds: float) -> None:
+    def record_chat(self, intent: str, status: str, seconds: float, span: Span | None = None) -> None:
         with self.lock:
-            self.chat_hist.setdefault(intent, Histogram(CHAT_BUCKETS)).observe(seconds)
+            self.chat_hist.setdefault(intent, Histogram(CHAT_BUCKETS)).observe(seconds, span)
             self.chat_responses[(status, intent)] = self.chat_responses.get((status, intent), 0) + 1
             # A slow random walk so the satisfaction panel moves, bounded to its real range.
             drift = -0.02 if status != "success" else 0.005
@@ -193,8 +318,10 @@ class Workload:
             self.cpu_last = (now, cpu)
         return self.cpu_usage
 
-    def exposition(self) -> str:  # noqa: PLR0912, PLR0915 - one linear listing of every family
+    def exposition(self, openmetrics: bool = False) -> str:  # noqa: PLR0912, PLR0915 - one listing of every family
+        """Prometheus text format 0.0.4, or OpenMetrics 1.0 (with trace-id exemplars) when asked."""
         out: list[str] = []
+        om = openmetrics
         add = out.append
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         with self.lock:
@@ -202,7 +329,7 @@ class Workload:
             add("# TYPE http_server_requests_seconds histogram")
             for (method, uri, status, outcome, exc), hist in sorted(self.http.items()):
                 base = {"exception": exc, "method": method, "outcome": outcome, "status": status, "uri": uri}
-                out.extend(hist.lines("http_server_requests_seconds", base))
+                out.extend(hist.lines("http_server_requests_seconds", base, om))
             add("# HELP http_server_requests_seconds_max Duration of HTTP server request handling")
             add("# TYPE http_server_requests_seconds_max gauge")
             for (method, uri, status, outcome, exc), hist in sorted(self.http.items()):
@@ -216,7 +343,7 @@ class Workload:
                 add("# HELP chatbot_response_duration_seconds Time to answer one chat message (demo workload)")
                 add("# TYPE chatbot_response_duration_seconds histogram")
                 for intent, hist in sorted(self.chat_hist.items()):
-                    out.extend(hist.lines("chatbot_response_duration_seconds", {"intent": intent}))
+                    out.extend(hist.lines("chatbot_response_duration_seconds", {"intent": intent}, om))
                 add("# HELP chatbot_user_satisfaction User satisfaction (demo workload: simulated random walk)")
                 add("# TYPE chatbot_user_satisfaction gauge")
                 for rating, value in sorted(self.satisfaction.items()):
@@ -294,7 +421,9 @@ class Workload:
         add("# TYPE logback_events_total counter")
         for level, n in sorted(events.items()):
             add(f"logback_events_total{labels(level=level)} {fmt(n)}")
-        return "\n".join(out) + "\n"
+        if not openmetrics:
+            return "\n".join(out) + "\n"
+        return "\n".join(_openmetrics_names(out)) + "\n# EOF\n"
 
     def health(self) -> dict[str, object]:
         return {
@@ -317,6 +446,23 @@ class Workload:
         return None
 
 
+def _openmetrics_names(lines: list[str]) -> list[str]:
+    """OpenMetrics names a counter family without its _total suffix (the samples keep it)."""
+    counters = {ln.split()[2] for ln in lines if ln.startswith("# TYPE ") and ln.endswith(" counter")}
+    renamed = []
+    for line in lines:
+        parts = line.split(" ", 3)
+        if line.startswith(("# TYPE ", "# HELP ")) and parts[2] in counters and parts[2].endswith("_total"):
+            parts[2] = parts[2].removesuffix("_total")
+        renamed.append(" ".join(parts))
+    return renamed
+
+
+def wants_openmetrics(accept: str | None) -> bool:
+    """True when the scraper negotiates OpenMetrics (Prometheus 3 and Alloy put it first)."""
+    return "application/openmetrics-text" in (accept or "")
+
+
 def make_handler(work: Workload) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "obs-lab-demo/1.0"
@@ -333,21 +479,33 @@ def make_handler(work: Workload) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self, method: str) -> None:
             start = time.perf_counter()
+            span = Span.start_from(self.headers.get("traceparent"))
             with work.lock:
                 work.in_flight += 1
             try:
-                status, body, ctype, uri, exc = self._dispatch(method)
+                status, body, ctype, uri, exc = self._dispatch(method, span)
             finally:
                 with work.lock:
                     work.in_flight -= 1
             self._send(status, body, ctype)
             elapsed = time.perf_counter() - start
-            work.record_http(method, uri, status, elapsed, exc)
+            traced = span if uri.startswith("/api/") else None  # the actuator is not traced
+            work.record_http(method, uri, status, elapsed, exc, traced)
+            if traced and work.otlp:
+                attributes: dict[str, str | int] = {
+                    "http.request.method": method,
+                    "http.route": uri,
+                    "url.path": self.path.split("?", maxsplit=1)[0],
+                    "http.response.status_code": status,
+                }
+                work.otlp.add(traced, f"{method} {uri}", status, attributes)
             work.logs.access((method, self.path), status, len(body), elapsed, self.headers.get("User-Agent", "-"))
 
-        def _dispatch(self, method: str) -> tuple[int, bytes, str, str, str]:
+        def _dispatch(self, method: str, span: Span) -> tuple[int, bytes, str, str, str]:
             path = self.path.split("?", maxsplit=1)[0]
             if method == "GET" and path == "/actuator/prometheus":
+                if wants_openmetrics(self.headers.get("Accept")):
+                    return 200, work.exposition(openmetrics=True).encode(), OPENMETRICS_CONTENT_TYPE, path, "None"
                 return 200, work.exposition().encode(), PROM_CONTENT_TYPE, path, "None"
             if method == "GET" and path == "/actuator/health":
                 return 200, json.dumps(work.health()).encode(), "application/json", path, "None"
@@ -364,16 +522,19 @@ def make_handler(work: Workload) -> type[BaseHTTPRequestHandler]:
             if template == "/api/chat/message":
                 intent = random.choice(INTENTS)  # noqa: S311
                 status_label = "error" if failed else ("fallback" if intent == "unknown" else "success")
-                work.record_chat(intent, status_label, latency)
+                work.record_chat(intent, status_label, latency, span)
             if failed:
                 work.logs.app_line(
-                    "error", logger, f"{method} {path} failed: java-style DataAccessResourceFailureException (demo)"
+                    "error",
+                    logger,
+                    f"{method} {path} failed: java-style DataAccessResourceFailureException (demo)",
+                    span,
                 )
                 return 500, b'{"error":"Internal Server Error"}', "application/json", template, "DataAccessException"
             if latency > 0.5:
-                work.logs.app_line("warn", logger, f"{method} {path} slow: {latency * 1000:.0f} ms")
+                work.logs.app_line("warn", logger, f"{method} {path} slow: {latency * 1000:.0f} ms", span)
             else:
-                work.logs.app_line("info", logger, f"{method} {path} 200 {latency * 1000:.0f} ms")
+                work.logs.app_line("info", logger, f"{method} {path} 200 {latency * 1000:.0f} ms", span)
             return 200, b'{"ok":true}', "application/json", template, "None"
 
         def do_GET(self) -> None:
@@ -418,6 +579,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--app-log", required=True)
     p.add_argument("--nginx-access-log", required=True)
     p.add_argument("--nginx-error-log", required=True)
+    p.add_argument(
+        "--otlp-endpoint",
+        default="",
+        help="OTLP/HTTP traces URL of the local collector (e.g. http://127.0.0.1:4318/v1/traces); empty: no export",
+    )
     return p.parse_args(argv)
 
 
@@ -431,6 +597,8 @@ def start(args: argparse.Namespace) -> tuple[ThreadingHTTPServer, Workload, thre
     stop = threading.Event()
     if args.traffic_interval > 0:
         threading.Thread(target=traffic, args=(work, args.traffic_interval, stop), daemon=True).start()
+    if work.otlp:
+        threading.Thread(target=work.otlp.run, args=(stop,), daemon=True).start()
     work.logs.app_line("info", "c.d.DemoWorkload", f"obs-lab demo workload '{work.app}' listening on :{work.port}")
     return server, work, stop
 
