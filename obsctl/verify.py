@@ -35,7 +35,7 @@ from obsctl.tools import command_version
 Status = Literal["ok", "fail", "unavailable", "warn"]
 
 DATASOURCE_UIDS = ("prometheus", "loki")
-DASHBOARD_UIDS = ("overview", "jvm", "http-red", "logs", "nginx", "hosts", "self", "chatbot")
+DASHBOARD_UIDS = ("overview", "jvm", "http-red", "logs", "nginx", "hosts", "self", "chatbot", "llm")
 UNAVAILABLE_FILE = "/opt/monitoring/unavailable-services.json"
 # WireGuard re-handshakes every 2 minutes while traffic flows (REKEY_AFTER_TIME 120 s) and the
 # hosts keep the tunnel alive; older than this means the peer is not talking to us.

@@ -21,7 +21,7 @@ Comparator = Literal["gt", "lt"]
 NoData = Literal["ok", "alerting", "nodata"]
 
 # Shared names (docs/conventions.md): the dashboards alerts may link to.
-DASHBOARD_UIDS = ("overview", "jvm", "http-red", "logs", "nginx", "hosts", "self", "chatbot")
+DASHBOARD_UIDS = ("overview", "jvm", "http-red", "logs", "nginx", "hosts", "self", "chatbot", "llm")
 DATASOURCE_UIDS = {"promql": "prometheus", "logql": "loki"}
 SEVERITIES = ("P1", "P2", "P3", "P4")
 # Grafana uids: letters, digits, '-' and '_', at most 40 characters; we keep them kebab-case.

@@ -197,6 +197,18 @@ def _cert_days(v: float, n: int, _step: float) -> Synthetic:
     return Synthetic((Series(_sel("probe_ssl_earliest_cert_expiry", labels), _const(v * 86400, n)),), dict(labels))
 
 
+def _analyzer_fallbacks(v: float, n: int, step: float) -> Synthetic:
+    """The analyzer's fallback counter growing by ``target`` every 30 minutes, judged once the
+    30-minute window is full (``increase()`` cannot extrapolate back past the series' first sample)."""
+    labels = {"job": "analyzer", "instance": "mon-1", "reason": "provider_errors"}
+    window = 1800.0
+    return Synthetic(
+        (Series(_sel("obs_analyzer_fallbacks_total", labels), _counter(v * step / window, n)),),
+        {"reason": "provider_errors"},
+        fault_start=window + step,
+    )
+
+
 SYNTHESIZERS: dict[str, Synthesizer] = {
     "service_up": _gauge("up", {"job": "spring", "instance": "app-1", "app": "api"}, ("job", "instance", "app")),
     "probe_success": _gauge(
@@ -248,6 +260,8 @@ SYNTHESIZERS: dict[str, Synthesizer] = {
     "scrape_failure_ratio": _scrape_failures,
     "service_restarts": _restarts,
     "cert_expiry_days": _cert_days,
+    "analyzer_up": _gauge("up", {"job": "analyzer", "instance": "mon-1", "host": "mon-1"}, ()),
+    "analyzer_fallbacks_30m": _analyzer_fallbacks,
 }
 
 

@@ -1,9 +1,11 @@
 """The analyzer's own metrics on ``/metrics`` (Prometheus text format, prometheus-client).
 
 One registry per service instance (not the library's global one), so two apps in one process
-(tests, a restart drill) never collide. Label contract for the LLM series, shared with the
-customer's LLM services (``*_llm_requests_total``, ``*_llm_tokens_used_total``): ``provider``,
-``model``; requests add ``outcome`` (``ok``/``error``), tokens add ``type`` (``input``/``output``).
+(tests, a restart drill) never collide. The LLM series follow the label contract of
+:mod:`obsctl.signals.llm` (docs/llm-metrics.md), shared with the customer's LLM services: names,
+label names and help text are taken from there, so the dashboards and this registry cannot drift.
+Every bounded label value (outcome, fallback reason) is created at start with 0, so the first
+event is an increase Prometheus can see (``increase()`` cannot see a series born at 1).
 """
 
 from __future__ import annotations
@@ -14,10 +16,19 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from obsctl.analyzer.llm import Attempt
+from obsctl.signals import llm
 
-PREFIX = "obs_analyzer"
+PREFIX = llm.ANALYZER.prefix
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 OUTCOMES = ("llm", "deterministic", "recorded", "duplicate", "resolved", "failed")
+FALLBACK_REASONS = ("budget", "no_provider", "provider_errors")
+LLM_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120)
+EVIDENCE_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
+
+
+def _counter_name(family: llm.Family) -> str:
+    """prometheus-client appends ``_total`` to a counter's name itself."""
+    return llm.ANALYZER.name(family).removesuffix("_total")
 
 
 class AnalyzerMetrics:
@@ -35,31 +46,43 @@ class AnalyzerMetrics:
         self.webhooks = Counter(f"{PREFIX}_webhook_requests", "webhook requests by HTTP status", ["code"], registry=r)
         self.queue_depth = Gauge(f"{PREFIX}_queue_depth", "notifications accepted and not yet processed", registry=r)
         self.queue_depth.set_function(queue_depth)
-        self.llm_requests = Counter(f"{PREFIX}_llm_requests", "LLM calls", ["provider", "model", "outcome"], registry=r)
-        self.llm_latency = Histogram(
-            f"{PREFIX}_llm_request_duration_seconds",
-            "LLM call latency",
-            ["provider", "model"],
-            buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120),
+        self.evidence_latency = Histogram(
+            f"{PREFIX}_evidence_duration_seconds",
+            "time to collect one evidence pack (Prometheus, Loki, annotations)",
+            buckets=EVIDENCE_BUCKETS,
             registry=r,
         )
-        self.llm_tokens = Counter(f"{PREFIX}_llm_tokens_used", "LLM tokens", ["provider", "model", "type"], registry=r)
-        self.llm_cost = Counter(
-            f"{PREFIX}_llm_cost_usd", "estimated LLM cost in US dollars", ["provider", "model"], registry=r
+        families = llm.FAMILIES
+        self.llm_requests = Counter(
+            _counter_name("requests"), families["requests"].help, families["requests"].labels, registry=r
         )
+        self.llm_latency = Histogram(
+            llm.ANALYZER.name("duration"),
+            families["duration"].help,
+            families["duration"].labels,
+            buckets=LLM_BUCKETS,
+            registry=r,
+        )
+        self.llm_tokens = Counter(
+            _counter_name("tokens"), families["tokens"].help, families["tokens"].labels, registry=r
+        )
+        self.llm_cost = Counter(_counter_name("cost"), families["cost"].help, families["cost"].labels, registry=r)
         self.fallbacks = Counter(
             f"{PREFIX}_fallbacks",
             "analyses that fell back to the deterministic summary, by reason",
             ["reason"],
             registry=r,
         )
+        for reason in FALLBACK_REASONS:
+            self.fallbacks.labels(reason=reason)
 
     def observe_attempt(self, attempt: Attempt) -> None:
         labels = {"provider": attempt.provider, "model": attempt.model}
-        self.llm_requests.labels(**labels, outcome="ok" if attempt.ok else "error").inc()
+        self.llm_requests.labels(**labels, outcome=llm.OUTCOMES[0] if attempt.ok else llm.OUTCOMES[1]).inc()
         self.llm_latency.labels(**labels).observe(attempt.seconds)
-        self.llm_tokens.labels(**labels, type="input").inc(attempt.input_tokens)
-        self.llm_tokens.labels(**labels, type="output").inc(attempt.output_tokens)
+        input_type, output_type = llm.TOKEN_TYPES
+        self.llm_tokens.labels(**labels, type=input_type).inc(attempt.input_tokens)
+        self.llm_tokens.labels(**labels, type=output_type).inc(attempt.output_tokens)
         self.llm_cost.labels(**labels).inc(attempt.cost_usd)
 
     def render(self) -> bytes:
@@ -67,7 +90,7 @@ class AnalyzerMetrics:
 
 
 def fallback_reason(note: str) -> str:
-    """A bounded label value from a fallback note."""
+    """A bounded label value (one of :data:`FALLBACK_REASONS`) from a fallback note."""
     if note.startswith("over budget"):
         return "budget"
     if note.startswith("no LLM provider"):

@@ -127,6 +127,7 @@ class Analyzer:
     def _analyse(self, incident: Incident, alert: WebhookAlert) -> str:
         started = self.clock()
         pack = self.collector.collect(alert, incident.summary)
+        self.metrics.evidence_latency.observe(self.clock() - started)
         title = f"{incident.severity} {incident.alertname} on {incident.service or incident.host or '-'}"
         outcome = self.chain.analyse(title, pack, incident_id=incident.id)
         seconds = self.clock() - started

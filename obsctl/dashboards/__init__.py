@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from obsctl.dashboards import chatbot, hosts, http_red, jvm, logs, nginx, overview, self_health
+from obsctl.dashboards import chatbot, hosts, http_red, jvm, llm_usage, logs, nginx, overview, self_health
 from obsctl.dashboards.layout import LayoutError, Page
 from obsctl.errors import ObsError
 from obsctl.paths import repo_root
@@ -29,6 +29,7 @@ BUILDERS: tuple[Callable[[], Page], ...] = (
     hosts.build,
     self_health.build,
     chatbot.build,
+    llm_usage.build,
 )
 
 

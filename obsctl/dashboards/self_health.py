@@ -12,14 +12,16 @@ from obsctl.dashboards.layout import Page
 from obsctl.dashboards.panels import Advice, Column, Level, Q, alert_list, detail_table, kpi, status, trend
 
 UID = "self"
+# The analyzer's LLM series on this dashboard: its own calls only (the LLM usage dashboard has every service's).
+_ANALYZER = 'job="analyzer"'
 
 
 def build() -> Page:
     return Page(
         UID,
         "Monitoring self-health",
-        "Scrape targets, Prometheus and Loki ingestion and storage, Alloy agents and alert evaluation "
-        "— when this is red, every other dashboard may be lying.",
+        "Scrape targets, Prometheus and Loki ingestion and storage, Alloy agents, alert evaluation and "
+        "the incident analyzer — when this is red, every other dashboard may be lying.",
     ).add(
         alert_list(
             "Firing alerts",
@@ -53,6 +55,31 @@ def build() -> Page:
                 "alloy-agent-absent",
             ),
             Level(1, 1),
+        ),
+        status(
+            "Analyzer up",
+            Q("analyzer_up"),
+            "",
+            Advice(
+                "1 when Prometheus scrapes the incident analyzer; 0 when it cannot or its target vanished.",
+                "0: P1/P2 alerts still reach Discord, but without root-cause analysis (P2 alert analyzer-down).",
+                "`docker compose -f /opt/monitoring/compose.yml ps analyzer` and its logs on the monitoring server.",
+                "analyzer-down",
+            ),
+            Level(1, 1, higher_is_bad=False),
+            unit="bool",
+        ),
+        status(
+            "Analyzer queue",
+            Q("analyzer_queue_depth"),
+            "",
+            Advice(
+                "Notifications the analyzer accepted and has not processed yet (persisted, never dropped).",
+                "Growing for minutes: the worker is stuck or every analysis waits on a slow source or LLM.",
+                "Read the analyzer's log; check the evidence and LLM latency panels below.",
+                "analyzer-down",
+            ),
+            Level(10, 100),
         ),
         kpi(
             "Targets up",
@@ -160,6 +187,67 @@ def build() -> Page:
             ),
             Level(0.5, 1),
             unit="percentunit",
+        ),
+        trend(
+            "Analyzer: analyses by outcome",
+            [Q("analyzer_analyses_rate", "{{outcome}}")],
+            "",
+            Advice(
+                "Alerts the analyzer handled per second: llm (LLM analysis), deterministic (fallback summary), "
+                "recorded (P3/P4), duplicate (repeats), resolved, failed.",
+                "failed above 0, or deterministic where llm used to be.",
+                "See the fallbacks panel for the reason; `obsctl incidents list` for the incidents.",
+            ),
+        ),
+        trend(
+            "Analyzer: fallbacks to the deterministic summary",
+            [Q("analyzer_fallbacks_rate", "{{reason}}")],
+            "",
+            Advice(
+                "Analyses per second that fell back to the deterministic summary: budget (cap reached), "
+                "provider_errors (every provider failed or answered off-schema), no_provider (no key set).",
+                "budget or provider_errors more than 3 times in 30 minutes (P3 alert analyzer-fallbacks).",
+                "provider_errors: read the analyzer's log for the provider's error; budget: check the LLM usage "
+                "dashboard before raising the caps.",
+            ),
+        ),
+        trend(
+            "Analyzer: evidence and LLM latency (p95)",
+            [
+                Q("analyzer_evidence_p95", "evidence pack"),
+                Q("llm_latency_p95", "LLM {{provider}}/{{model}}"),
+            ],
+            _ANALYZER,
+            Advice(
+                "95th percentile time to collect an evidence pack (Prometheus, Loki, annotations) and of an "
+                "LLM call, per provider and model.",
+                "Evidence above 2 s: Prometheus or Loki answers slowly; LLM near its timeout: the next provider "
+                "or the fallback takes over.",
+                "Check Prometheus' and Loki's health above; the provider's status page for the LLM.",
+            ),
+            Level(2, 10),
+            unit="s",
+        ),
+        trend(
+            "Analyzer: LLM tokens",
+            [Q("llm_tokens_rate", "{{provider}}/{{model}} {{type}}")],
+            _ANALYZER,
+            Advice(
+                "Tokens per second the analyzer's LLM calls use, input and output, per provider and model.",
+                "A jump without more P1/P2 incidents: prompts grew (evidence pack) or a retry loop.",
+                "Compare with the incident count (`obsctl incidents list`); the budget caps stop runaway spend.",
+            ),
+        ),
+        trend(
+            "Analyzer: LLM cost per hour",
+            [Q("llm_cost_rate_hourly", "{{provider}}/{{model}}")],
+            _ANALYZER,
+            Advice(
+                "Estimated spend per hour of the analyzer's LLM calls (tokens x the configured prices).",
+                "Near the hourly cap: the next analyses fall back to the deterministic summary (reason budget).",
+                "See the LLM usage dashboard for the trend; raise the caps only for a known storm.",
+            ),
+            unit="currencyUSD",
         ),
         detail_table(
             "Scrape targets",

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from obsctl.signals import provenance
+from obsctl.signals import llm, provenance
 from obsctl.signals.provenance import Producer
 
 Kind = Literal["counter", "gauge", "histogram", "summary"]
@@ -47,6 +47,7 @@ _PROMETHEUS = provenance.PROMETHEUS
 _LOKI = provenance.LOKI
 _GRAFANA = provenance.GRAFANA
 _ALLOY = provenance.ALLOY
+_ANALYZER = provenance.ANALYZER
 
 METRICS: tuple[Metric, ...] = (
     # --- scrape health (synthesised by Prometheus for every target) ---
@@ -131,6 +132,25 @@ METRICS: tuple[Metric, ...] = (
     Metric("grafana_alerting_scheduler_behind_seconds", "gauge", _GRAFANA, ("instance",)),
     Metric("alloy_build_info", "gauge", _ALLOY, ("instance", "host", "version")),
     Metric("alloy_component_controller_running_components", "gauge", _ALLOY, ("instance", "host", "health_type")),
+    # --- the incident analyzer (obsctl/analyzer/metrics.py; its LLM series follow obsctl/signals/llm.py) ---
+    Metric("obs_analyzer_analyses_total", "counter", _ANALYZER, ("instance", "outcome")),
+    Metric("obs_analyzer_queue_depth", "gauge", _ANALYZER, ("instance",)),
+    Metric("obs_analyzer_webhook_requests_total", "counter", _ANALYZER, ("instance", "code")),
+    Metric("obs_analyzer_fallbacks_total", "counter", _ANALYZER, ("instance", "reason")),
+    Metric("obs_analyzer_evidence_duration_seconds", "histogram", _ANALYZER, ("instance",)),
+    # --- LLM usage: every family of every source of the label contract (obsctl/signals/llm.py) ---
+    *(
+        Metric(
+            source.name(family),
+            spec.kind,
+            source.producer,
+            ("instance", *spec.labels),
+            spec.help,
+        )
+        for source in llm.SOURCES
+        for family in source.families
+        for spec in (llm.FAMILIES[family],)
+    ),
 )
 
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}

@@ -78,6 +78,18 @@ BLACKBOX = Producer("blackbox", "the monitoring stack's blackbox_exporter, one p
 PROMETHEUS = Producer("prometheus", "the monitoring stack's Prometheus (its own /metrics)", ("prometheus",))
 LOKI = Producer("loki", "the monitoring stack's Loki (its own /metrics)", ("loki",))
 GRAFANA = Producer("grafana", "the monitoring stack's Grafana (its own /metrics)", ("grafana",))
+ANALYZER = Producer(
+    "analyzer",
+    "the incident analyzer (obsctl analyzer serve, Compose service analyzer), its own /metrics",
+    ("analyzer",),
+)
+SDB_AGENT = Producer(
+    "sdb-agent",
+    "the customer's SDB agent (multi-agent system, seed 002), its own Prometheus metrics; collected as an "
+    "application of obs_apps (metrics_path: /metrics) by the applications job",
+    ("spring",),
+    application_side=True,
+)
 
 PRODUCERS: tuple[Producer, ...] = (
     SCRAPE,
@@ -90,6 +102,8 @@ PRODUCERS: tuple[Producer, ...] = (
     PROMETHEUS,
     LOKI,
     GRAFANA,
+    ANALYZER,
+    SDB_AGENT,
 )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from obsctl.signals import provenance
+from obsctl.signals import llm, provenance
 
 Language = Literal["promql", "logql"]
 
@@ -60,7 +60,12 @@ QUERIES: dict[str, Query] = {
     q.key: q
     for q in (
         # --- availability ---
-        _q("service_up", "up{%(m)s}", "bool", "1 when Prometheus (or Alloy) could scrape the target"),
+        _q(
+            "service_up",
+            'up{job!="analyzer",%(m)s}',
+            "bool",
+            "1 when Prometheus (or Alloy) could scrape the target (the analyzer has its own alert: analyzer_up)",
+        ),
         _q("probe_success", "probe_success{%(m)s}", "bool", "1 when the blackbox probe of an endpoint succeeded"),
         _q(
             "service_restarts",
@@ -227,6 +232,21 @@ QUERIES: dict[str, Query] = {
             "percentunit",
             "rule evaluation time as a share of its interval (>1 = the evaluator falls behind)",
         ),
+        # --- the incident analyzer (obsctl/analyzer/metrics.py, job "analyzer") ---
+        _q(
+            "analyzer_up",
+            'max(up{job="analyzer",%(m)s}) or max(max_over_time(up{job="analyzer",%(m)s}[1h])) * 0',
+            "bool",
+            "1 when Prometheus can scrape the analyzer; 0 when it cannot, or when its target vanished in the"
+            " last hour (absent); no value where the analyzer was never scraped",
+        ),
+        _q(
+            "analyzer_fallbacks_30m",
+            'sum by (reason) (increase(obs_analyzer_fallbacks_total{reason!="no_provider",%(m)s}[30m]))',
+            "short",
+            "analyses that fell back to the deterministic summary in 30 minutes, by reason (budget,"
+            " provider_errors; no_provider is a configuration, not a fault)",
+        ),
         # --- logs (LogQL) ---
         _q(
             "log_error_lines_rate",
@@ -250,6 +270,9 @@ def _dashboard_queries() -> tuple[Query, ...]:
     """Concepts the dashboards show beyond the alerts (obsctl/dashboards reads them by key)."""
     jvm_heap = 'jvm_memory_used_bytes{area="heap",%(m)s}'
     spring_5xx = 'http_server_requests_seconds_count{status=~"5..",%(m)s}'
+    llm_requests = llm.union("requests", "rate({metric}{{%(m)s}}[5m])", "provider")
+    llm_errors = llm.union("requests", 'rate({metric}{{outcome="error",%(m)s}}[5m])', "provider")
+    llm_24h = "increase({metric}{{%(m)s}}[24h])"
     return (
         # --- overview ---
         _q(
@@ -563,6 +586,106 @@ def _dashboard_queries() -> tuple[Query, ...]:
             "sum by (host) (alloy_component_controller_running_components{%(m)s})",
             "short",
             "components running in each Alloy agent",
+        ),
+        # --- the incident analyzer (self dashboard) ---
+        _q(
+            "analyzer_analyses_rate",
+            "sum by (outcome) (rate(obs_analyzer_analyses_total{%(m)s}[5m]))",
+            "short",
+            "alerts the analyzer handled per second, by outcome (llm, deterministic, recorded, duplicate, ...)",
+        ),
+        _q(
+            "analyzer_queue_depth",
+            "max(obs_analyzer_queue_depth{%(m)s})",
+            "short",
+            "notifications accepted by the analyzer and not yet processed",
+        ),
+        _q(
+            "analyzer_fallbacks_rate",
+            "sum by (reason) (rate(obs_analyzer_fallbacks_total{%(m)s}[5m]))",
+            "short",
+            "analyses per second that fell back to the deterministic summary, by reason",
+        ),
+        _q(
+            "analyzer_evidence_p95",
+            "histogram_quantile(0.95, sum by (le) (rate(obs_analyzer_evidence_duration_seconds_bucket{%(m)s}[5m])))",
+            "s",
+            "95th percentile time to collect an evidence pack",
+        ),
+        _q(
+            "analyzer_webhook_rejected_rate",
+            'sum by (code) (rate(obs_analyzer_webhook_requests_total{code!="202",%(m)s}[5m]))',
+            "reqps",
+            "webhook requests the analyzer did not accept, by HTTP status (401, 413, 422, 503)",
+        ),
+        # --- LLM usage: every service of the label contract (obsctl/signals/llm.py) ---
+        _q(
+            "llm_request_rate",
+            llm.union("requests", "rate({metric}{{%(m)s}}[5m])", "provider, model"),
+            "reqps",
+            "LLM calls per second per service, provider and model",
+        ),
+        _q(
+            "llm_error_rate",
+            llm.union("requests", 'rate({metric}{{outcome="error",%(m)s}}[5m])', "provider, model"),
+            "reqps",
+            "failed LLM calls per second per service, provider and model",
+        ),
+        _q(
+            "llm_error_ratio_all",
+            f"sum({llm_errors}) / sum({llm_requests})",
+            "percentunit",
+            "share of all LLM calls that failed",
+        ),
+        _q(
+            "llm_request_rate_all",
+            f"sum({llm_requests})",
+            "reqps",
+            "LLM calls per second over every service",
+        ),
+        _q(
+            "llm_latency_p95",
+            "histogram_quantile(0.95, "
+            + llm.union("duration", "rate({metric}_bucket{{%(m)s}}[5m])", "provider, model, le")
+            + ")",
+            "s",
+            "95th percentile LLM call latency per service, provider and model",
+        ),
+        _q(
+            "llm_tokens_rate",
+            llm.union("tokens", "rate({metric}{{%(m)s}}[5m])", "provider, model, type"),
+            "short",
+            "LLM tokens per second per service, provider, model and type (input, output)",
+        ),
+        _q(
+            "llm_tokens_24h",
+            llm.union("tokens", "increase({metric}{{%(m)s}}[24h])", "provider, model"),
+            "short",
+            "LLM tokens used in the last 24 hours per service, provider and model",
+        ),
+        _q(
+            "llm_tokens_24h_all",
+            f"sum({llm.union('tokens', llm_24h, 'provider')})",
+            "short",
+            "LLM tokens used in the last 24 hours over every service",
+        ),
+        _q(
+            "llm_cost_rate_hourly",
+            llm.union("cost", "rate({metric}{{%(m)s}}[1h]) * 3600", "provider, model"),
+            "currencyUSD",
+            "estimated LLM spend per hour per service, provider and model",
+        ),
+        _q(
+            "llm_cost_24h",
+            llm.union("cost", "increase({metric}{{%(m)s}}[24h])", "provider, model"),
+            "currencyUSD",
+            "estimated LLM spend in the last 24 hours per service, provider and model",
+        ),
+        _q(
+            "llm_cost_24h_all",
+            f"sum({llm.union('cost', llm_24h, 'provider')})",
+            "currencyUSD",
+            "estimated LLM spend in the last 24 hours over every service that reports cost",
         ),
         # --- logs (LogQL) ---
         _q(

@@ -43,6 +43,7 @@ KNOWN_JOBS = {
     "blackbox-exporter",
     "alloy",
     "tempo",
+    "analyzer",
 }
 REQUIRED_LABELS = {"node": {"instance", "host", "env"}, "spring": {"instance", "host", "app", "env"}}
 _ADDRESS_LIKE = re.compile(r"[:/]")

@@ -49,7 +49,17 @@ def _datasource_refs(node: Any) -> Iterator[dict[str, Any]]:
 
 
 def test_every_dashboard_file_is_there() -> None:
-    assert {p.stem for p in FILES} == {"overview", "jvm", "http-red", "logs", "nginx", "hosts", "self", "chatbot"}
+    assert {p.stem for p in FILES} == {
+        "overview",
+        "jvm",
+        "http-red",
+        "logs",
+        "nginx",
+        "hosts",
+        "self",
+        "chatbot",
+        "llm",
+    }
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)

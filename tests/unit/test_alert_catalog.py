@@ -53,6 +53,9 @@ REQUIRED = [
     ("P2", "loki_ingest_lines_rate", "lt", 0.01),
     ("P3", "scrape_failure_ratio", "gt", 0.25),
     ("P3", "grafana_scheduler_behind_seconds", "gt", 30),
+    # the incident analyzer (issue 15): down or absent, and repeated fallbacks
+    ("P2", "analyzer_up", "lt", 1),
+    ("P3", "analyzer_fallbacks_30m", "gt", 3),
 ]
 
 
@@ -142,3 +145,11 @@ def test_panel_ids_are_checked_against_generated_dashboards(tmp_path: Path, cata
     bad = cat.Catalog(**{**catalog.__dict__, "alerts": (cat.Alert(**{**alert.__dict__, "panel": 99}),)})
     assert cat.panel_problems(good, tmp_path) == []
     assert "has no panel id 99" in cat.panel_problems(bad, tmp_path)[0]
+
+
+def test_the_p1_service_down_alert_leaves_the_analyzer_to_its_own_p2() -> None:
+    """The analyzer down is P2 (Discord still gets every alert): the generic P1 must not page for it."""
+    assert 'job!="analyzer"' in queries.get("service_up").render()
+    assert 'job="analyzer"' in queries.get("analyzer_up").render()
+    fallbacks = queries.get("analyzer_fallbacks_30m").render()
+    assert 'reason!="no_provider"' in fallbacks and "[30m]" in fallbacks

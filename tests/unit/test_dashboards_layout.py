@@ -14,7 +14,7 @@ from obsctl.signals import queries
 from tests.support import REPO
 
 BUILT = dashboards.build_all()
-EXPECTED_UIDS = {"overview", "jvm", "http-red", "logs", "nginx", "hosts", "self", "chatbot"}
+EXPECTED_UIDS = {"overview", "jvm", "http-red", "logs", "nginx", "hosts", "self", "chatbot", "llm"}
 SECTION_TITLES = ["Act now", "Key indicators", "Trends", "Details"]
 
 
