@@ -44,6 +44,34 @@ def grafana_expand(value: str, env: dict[str, str]) -> str:
 def test_committed_files_match_the_catalog(catalog: cat.Catalog) -> None:
     assert grafana.stale(catalog, OUT) == [], "run `obsctl alerts build` and commit the result"
     assert sorted(p.name for p in OUT.iterdir()) == sorted(grafana.FILES), "Grafana fails on any non-YAML file here"
+    variant = sorted(p.name for p in grafana.email_dir(OUT).glob("*")) if grafana.email_dir(OUT).exists() else []
+    assert variant == ([grafana.EMAIL_VARIANT] if catalog.email.enabled else [])
+
+
+def test_the_email_variant_differs_only_by_the_email_receivers(catalog: cat.Catalog) -> None:
+    """The role swaps contact-points.yml for the variant when SMTP is on: nothing else may change."""
+    plain = yaml.safe_load((OUT / "contact-points.yml").read_text(encoding="utf-8"))["contactPoints"]
+    variant_path = grafana.email_dir(OUT) / grafana.EMAIL_VARIANT
+    variant = yaml.safe_load(variant_path.read_text(encoding="utf-8"))["contactPoints"]
+    assert [cp["name"] for cp in variant] == [cp["name"] for cp in plain]
+    for with_email, without in zip(variant, plain, strict=True):
+        assert [r for r in with_email["receivers"] if r["type"] != "email"] == without["receivers"]
+    emailed = [cp["name"] for cp in variant if any(r["type"] == "email" for r in cp["receivers"])]
+    channels = {s.channel for s in catalog.severities.values() if s.key in catalog.email.severities}
+    assert emailed == [grafana.contact_point_name(c) for c in catalog.channels if c in channels]
+
+
+def test_build_check_reports_a_stale_or_leftover_email_variant(tmp_path: Path, catalog: cat.Catalog) -> None:
+    out = tmp_path / "alerting"
+    with_email = dataclasses.replace(catalog, email=dataclasses.replace(catalog.email, enabled=True))
+    grafana.write(with_email, out)
+    assert grafana.stale(with_email, out) == []
+    (grafana.email_dir(out) / grafana.EMAIL_VARIANT).write_text("apiVersion: 1\n", encoding="utf-8")
+    assert grafana.stale(with_email, out) == ["alerting-email/contact-points.yml"]
+    without = dataclasses.replace(catalog, email=dataclasses.replace(catalog.email, enabled=False))
+    assert grafana.stale(without, out) == ["alerting-email/contact-points.yml"], "no longer generated"
+    grafana.write(without, out)
+    assert not (grafana.email_dir(out) / grafana.EMAIL_VARIANT).exists()
 
 
 def test_every_file_is_provisioning_api_version_1(files: dict[str, Any]) -> None:
@@ -205,15 +233,16 @@ def test_only_p1_mentions_here(catalog: cat.Catalog) -> None:
 
 
 def test_optional_integrations_are_added_only_when_enabled(catalog: cat.Catalog) -> None:
+    plain = dataclasses.replace(catalog, analyzer=dataclasses.replace(catalog.analyzer, enabled=False))
     assert all(
-        r["type"] == "discord" for cp in grafana.contact_points(catalog)["contactPoints"] for r in cp["receivers"]
-    )
+        r["type"] == "discord" for cp in grafana.contact_points(plain)["contactPoints"] for r in cp["receivers"]
+    ), "the plain contact points (SMTP off) carry no e-mail receiver"
     enabled = dataclasses.replace(
         catalog,
         email=dataclasses.replace(catalog.email, enabled=True),
         analyzer=dataclasses.replace(catalog.analyzer, enabled=True),
     )
-    points = {cp["name"]: cp["receivers"] for cp in grafana.contact_points(enabled)["contactPoints"]}
+    points = {cp["name"]: cp["receivers"] for cp in grafana.contact_points(enabled, email=True)["contactPoints"]}
     urgent = {r["type"]: r for r in points["discord-urgent"]}
     assert urgent["email"]["settings"]["addresses"] == f"${catalog.email.env}"
     assert urgent["webhook"]["settings"]["url"] == f"${catalog.analyzer.env}"
