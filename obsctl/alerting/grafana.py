@@ -101,8 +101,10 @@ def rule(catalog: Catalog, alert: Alert) -> dict[str, Any]:
         "summary": alert.summary,
         "description": alert.description,
         "value": _value_annotation(alert),
-        "runbook_url": catalog.runbook_link(alert),
     }
+    runbook = catalog.runbook_link(alert)
+    if runbook:
+        annotations["runbook_url"] = runbook
     labels = {
         "severity": alert.severity,
         "team": alert.team,

@@ -7,6 +7,7 @@ import inspect
 import json
 import re
 import typing
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -201,7 +202,7 @@ def test_annotations_keep_go_templates_raw(files: dict[str, Any], catalog: cat.C
         assert rule["annotations"]["summary"] == alert.summary
         assert "$$" not in json.dumps(rule["annotations"]), "annotations are not expanded: $$ would stay doubled"
         assert "$values.B.Value" in rule["annotations"]["value"]
-        assert rule["annotations"]["runbook_url"].endswith(alert.runbook_path)
+        assert rule["annotations"].get("runbook_url", alert.runbook_path).endswith(alert.runbook_path)
 
 
 def test_no_jinja_syntax_and_no_dollar_in_message_templates(files: dict[str, Any]) -> None:
@@ -291,3 +292,44 @@ def test_field_names_and_states_match_grafanas_schema(files: dict[str, Any]) -> 
             assert set(interval) <= interval_keys, (
                 f"time interval fields Grafana does not know: {set(interval) - interval_keys}"
             )
+
+
+def _runbook_target(url: str, base: str) -> Path:
+    """The repository file an absolute runbook URL opens; fails for a relative or foreign URL."""
+    parts = urllib.parse.urlsplit(url)
+    assert parts.scheme in ("http", "https") and parts.netloc, f"{url!r} is not absolute: it opens nowhere"
+    assert url.startswith(base.rstrip("/") + "/"), f"{url!r} is not under runbook_base_url {base!r}"
+    relative = url[len(base.rstrip("/")) + 1 :]
+    assert re.fullmatch(r"docs/runbooks/[a-z0-9-]+\.md", relative), url
+    return REPO / relative
+
+
+def test_every_runbook_link_grafana_and_discord_show_is_absolute_and_exists(
+    files: dict[str, Any], catalog: cat.Catalog
+) -> None:
+    """The rule annotation (shown by Grafana, printed into the Discord message) and the dashboards' links."""
+    linked = []
+    for rule in _rules(files):
+        alert = catalog.by_uid(rule["uid"])
+        url = rule["annotations"].get("runbook_url")
+        if alert.needs_runbook:
+            assert url, f"{alert.uid} ({alert.severity}) has no runbook_url"
+        if url is not None:
+            target = _runbook_target(url, catalog.runbook_base_url)
+            assert target.is_file(), f"{alert.uid}: {url} points at {target.relative_to(REPO)}, which does not exist"
+            assert target.stem == alert.uid
+            linked.append(alert.uid)
+    assert len(linked) >= sum(a.needs_runbook for a in catalog.alerts)
+    for path in sorted(DASHBOARDS.glob("*.json")):
+        text = path.read_text(encoding="utf-8")
+        for url in re.findall(r"\((https?://[^)\s]+)\)|\"url\": \"([^\"]*runbooks[^\"]*)\"", text):
+            found = next(u for u in url if u)
+            assert _runbook_target(found, catalog.runbook_base_url).is_file(), f"{path.name}: {found}"
+        assert "`docs/runbooks/" not in text, f"{path.name} shows a runbook as a bare repository path"
+
+
+def test_the_message_prints_the_runbook_line_only_when_there_is_one(catalog: cat.Catalog) -> None:
+    text = messages.template_text(catalog)
+    assert (
+        '{{ if .Annotations.runbook_url }}\n📖 Runbook: {{ printf "%.160s" .Annotations.runbook_url }}{{ end }}' in text
+    )
