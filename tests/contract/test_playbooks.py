@@ -54,6 +54,7 @@ def test_site_imports_the_parts_in_order() -> None:
         "playbooks/wireguard.yml",
         "playbooks/monitoring.yml",
         "playbooks/agents.yml",
+        "playbooks/handover.yml",
     ]
 
 
