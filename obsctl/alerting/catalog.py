@@ -116,9 +116,12 @@ class Catalog:
     def group_interval_seconds(self, group: str) -> float:
         return duration_seconds(self.groups[group])
 
-    def runbook_link(self, alert: Alert) -> str:
-        base = self.runbook_base_url.rstrip("/")
-        return f"{base}/{alert.runbook_path}" if base else alert.runbook_path
+    def runbook_link(self, alert: Alert) -> str | None:
+        """Absolute URL of the alert's runbook, or None when docs/runbooks has none for it (P3/P4 may
+        have none; P1/P2 must, see the catalog tests): Grafana and Discord show the link as is."""
+        if not (repo_root() / alert.runbook_path).is_file():
+            return None
+        return f"{self.runbook_base_url.rstrip('/')}/{alert.runbook_path}"
 
 
 Scalar = str | int | float | bool  # YAML may read a value like 5m or 24 as either
@@ -334,10 +337,19 @@ def validate(catalog: Catalog) -> list[str]:
     return problems
 
 
+_ABSOLUTE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?(/\S*)?")
+
+
 def _settings_problems(catalog: Catalog) -> list[str]:
     problems: list[str] = []
     if not catalog.runbook_base_url.isascii() or "$" in catalog.runbook_base_url:
         problems.append("runbook_base_url: must be a plain ASCII URL without '$'")
+    elif not _ABSOLUTE_URL.fullmatch(catalog.runbook_base_url):
+        problems.append(
+            f"runbook_base_url: '{catalog.runbook_base_url}' is not an absolute http(s) URL; a relative link "
+            "opens nowhere from Grafana or Discord. Set the web view of this repository's default branch, "
+            "e.g. https://github.com/<org>/obs-platform/blob/main"
+        )
     if not catalog.folder.strip():
         problems.append("folder: a Grafana folder name is required")
     if set(catalog.severities) != set(SEVERITIES):

@@ -29,10 +29,19 @@ HEADER = (
     "# Grafana unified alerting file provisioning (apiVersion 1); see docs/alerting.md.\n"
 )
 FILES = ("contact-points.yml", "notification-policies.yml", "templates.yml", "alert-rules.yml", "mute-timings.yml")
+# The contact points with the e-mail receivers, in a sibling directory (Grafana would read both files
+# if they shared one, and refuse the duplicate names). The role deploys it under the plain file's name
+# when monitoring_stack_smtp_enabled: e-mail is switched by the role's variables, no rebuild needed.
+EMAIL_VARIANT = "contact-points.yml"
 
 
 def output_dir() -> Path:
     return repo_root() / "roles" / "monitoring_stack" / "files" / "grafana" / "provisioning" / "alerting"
+
+
+def email_dir(directory: Path) -> Path:
+    """Where the e-mail variant of the contact points lives, next to ``directory``."""
+    return directory.with_name(directory.name + "-email")
 
 
 def dashboards_dir() -> Path:
@@ -92,8 +101,10 @@ def rule(catalog: Catalog, alert: Alert) -> dict[str, Any]:
         "summary": alert.summary,
         "description": alert.description,
         "value": _value_annotation(alert),
-        "runbook_url": catalog.runbook_link(alert),
     }
+    runbook = catalog.runbook_link(alert)
+    if runbook:
+        annotations["runbook_url"] = runbook
     labels = {
         "severity": alert.severity,
         "team": alert.team,
@@ -163,12 +174,14 @@ def _channel_severities(catalog: Catalog, channel: str) -> set[str]:
     return {s.key for s in catalog.severities.values() if s.channel == channel}
 
 
-def contact_points(catalog: Catalog) -> dict[str, Any]:
+def contact_points(catalog: Catalog, *, email: bool = False) -> dict[str, Any]:
+    """The contact points; with ``email`` (the variant the role deploys when SMTP is enabled), the
+    catalog's e-mail receiver is added to the channels that carry its severities."""
     points = []
     for channel in catalog.channels:
         receivers = [_discord(catalog, channel)]
         covered = _channel_severities(catalog, channel)
-        if catalog.email.enabled and covered & set(catalog.email.severities):
+        if email and catalog.email.enabled and covered & set(catalog.email.severities):
             receivers.append(
                 {
                     "uid": f"email-{channel}",
@@ -283,26 +296,45 @@ def dump(doc: Mapping[str, Any], *, long_lines: bool = False) -> str:
 
 
 def render(catalog: Catalog) -> dict[str, str]:
-    """File name -> file text, exactly what `obsctl alerts build` writes."""
+    """File name -> file text, exactly what `obsctl alerts build` writes into the alerting directory."""
     return {name: dump(doc, long_lines=name == "templates.yml") for name, doc in documents(catalog).items()}
 
 
+def render_email(catalog: Catalog) -> dict[str, str]:
+    """The e-mail variant (EMAIL_VARIANT in email_dir), when the catalog offers e-mail at all."""
+    if not catalog.email.enabled:
+        return {}
+    return {EMAIL_VARIANT: dump(contact_points(catalog, email=True))}
+
+
+def outputs(catalog: Catalog, directory: Path) -> dict[Path, str]:
+    """Every generated file (path -> text): the alerting directory's files and the e-mail variant."""
+    out = {directory / name: text for name, text in render(catalog).items()}
+    out.update({email_dir(directory) / name: text for name, text in render_email(catalog).items()})
+    return out
+
+
 def write(catalog: Catalog, directory: Path) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in render(catalog).items():
-        path = directory / name
+    for path, text in outputs(catalog, directory).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
             written.append(path)
+    variant = email_dir(directory) / EMAIL_VARIANT
+    if not catalog.email.enabled and variant.exists():
+        variant.unlink()
+        written.append(variant)
     return written
 
 
 def stale(catalog: Catalog, directory: Path) -> list[str]:
-    """Generated files that are missing or differ from what the catalog renders now."""
+    """Generated files that are missing, differ from what the catalog renders now, or are no longer generated."""
     out = []
-    for name, text in render(catalog).items():
-        path = directory / name
+    for path, text in outputs(catalog, directory).items():
         if not path.exists() or path.read_text(encoding="utf-8") != text:
-            out.append(name)
+            out.append(str(path.relative_to(directory.parent)) if path.parent != directory else path.name)
+    variant = email_dir(directory) / EMAIL_VARIANT
+    if not catalog.email.enabled and variant.exists():
+        out.append(str(variant.relative_to(directory.parent)))
     return out

@@ -40,12 +40,15 @@ def _build(args: argparse.Namespace) -> int:
                 f"generated alerting files are out of date in {out}: {', '.join(stale)}",
                 fix="run `obsctl alerts build` and commit the result",
             )
-        print(f"{len(grafana.FILES)} alerting files in {out} match {catalog.source} ({len(catalog.alerts)} rules)")
+        count = len(grafana.outputs(catalog, out))
+        rules = len(catalog.alerts)
+        print(f"{count} alerting files in {out} (and its -email variant) match {catalog.source} ({rules} rules)")
         return 0
     written = grafana.write(catalog, out)
     for path in written:
         print(f"wrote {path}")
-    print(f"{len(catalog.alerts)} rules; {len(written)} file(s) changed, {len(grafana.FILES) - len(written)} unchanged")
+    unchanged = len(grafana.outputs(catalog, out)) - len(written)
+    print(f"{len(catalog.alerts)} rules; {len(written)} file(s) changed, {max(unchanged, 0)} unchanged")
     return 0
 
 

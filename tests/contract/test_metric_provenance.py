@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +158,7 @@ def test_an_invented_metric_is_reported_with_its_reader_and_the_fix() -> None:
 class Deployment:
     prometheus_jobs: frozenset[str]
     alloy: dict[str, Document]  # inventory host -> its rendered config.alloy
+    prometheus: dict[str, Any] = field(default_factory=dict)  # the rendered prometheus.yml
 
     def alloy_scrapes(self, job: str) -> Iterator[tuple[str, Document, Block]]:
         for host, doc in sorted(self.alloy.items()):
@@ -196,6 +197,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Deployment:
     return Deployment(
         frozenset(job["job_name"] for job in prometheus.get("scrape_configs", [])),
         {host: parse(path.read_text(encoding="utf-8")) for host, path in alloy.items()},
+        prometheus,
     )
 
 
@@ -297,3 +299,48 @@ def test_a_selected_job_nothing_scrapes_is_reported(deployment: Deployment) -> N
     reader = Reader('panel 3 "Stack targets down" of dashboard self', 'count(up{job=~"loki|wireguard"} == 0)')
     [problem] = job_problems([reader], deployment)
     assert 'job "wireguard"' in problem and "Stack targets down" in problem
+
+
+# Metrics a scraped job yields only for some of its targets: the job alone does not prove them.
+# blackbox's http prober sets probe_ssl_earliest_cert_expiry only when the probed URL is https.
+CONDITIONAL = {"probe_ssl_earliest_cert_expiry": "an https:// target of the blackbox job with module http_2xx"}
+
+
+def _https_probes(prometheus: dict[str, Any]) -> list[str]:
+    return [
+        target
+        for job in prometheus.get("scrape_configs", [])
+        if job.get("job_name") == "blackbox"
+        for static in job.get("static_configs", [])
+        if static.get("labels", {}).get("module") == "http_2xx"
+        for target in static.get("targets", [])
+        if str(target).startswith("https://")
+    ]
+
+
+def conditional_problems(readers: list[Reader], deployed: Deployment) -> list[str]:
+    problems = []
+    https = _https_probes(deployed.prometheus)
+    for reader in readers:
+        for name in sorted(reader.names() & set(CONDITIONAL)):
+            if not https:
+                problems.append(
+                    f"{name!r}, read by {reader.where}, needs {CONDITIONAL[name]} and the rendered prometheus.yml "
+                    "(inventories/prod) has none: add the public https URL to obs_probe_urls"
+                )
+    return problems
+
+
+def test_metrics_of_some_targets_only_have_such_a_target(deployment: Deployment) -> None:
+    """The TLS-expiry alert reads a metric that exists only for https probes: prod must probe one."""
+    readers = all_readers()
+    assert any(CONDITIONAL.keys() & r.names() for r in readers), "no alert or panel reads the TLS expiry any more"
+    problems = conditional_problems(readers, deployment)
+    assert not problems, "\n".join(problems)
+
+
+def test_an_inventory_without_an_https_probe_is_reported(deployment: Deployment) -> None:
+    reader = Reader('alert rule tls-cert-expiring "TLS certificate expires"', "probe_ssl_earliest_cert_expiry - time()")
+    http_only = Deployment(deployment.prometheus_jobs, deployment.alloy, {"scrape_configs": []})
+    [problem] = conditional_problems([reader], http_only)
+    assert "tls-cert-expiring" in problem and "obs_probe_urls" in problem

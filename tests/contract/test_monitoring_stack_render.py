@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
+from obsctl.alerting import catalog as alert_catalog
+from obsctl.alerting import grafana
 from obsctl.validators import compose as compose_validator
 from obsctl.validators import loki as loki_validator
 from obsctl.validators import prometheus as prometheus_validator
@@ -296,6 +298,53 @@ def test_grafana_provisioning(legacy: Rendered) -> None:
     assert alerting_out == alerting_src, "every generated alerting file is provisioned"
     dash_src = sorted(p.name for p in (REPO / "roles/monitoring_stack/files/grafana/dashboards").glob("*.json"))
     assert sorted(p.name for p in (legacy.out / "grafana/dashboards").glob("*.json")) == dash_src
+
+
+def _receiver_types(r: Rendered) -> dict[str, list[str]]:
+    points = r.yaml("grafana/provisioning/alerting/contact-points.yml")["contactPoints"]
+    return {cp["name"]: [receiver["type"] for receiver in cp["receivers"]] for cp in points}
+
+
+SMTP = {
+    "monitoring_stack_smtp_enabled": True,
+    "monitoring_stack_smtp_host": "smtp.example.org:587",
+    "monitoring_stack_smtp_from_address": "alerts@example.org",
+    "monitoring_stack_alert_email_addresses": ["oncall@example.org", "lead@example.org"],
+}
+
+
+def test_alert_email_is_switched_by_the_role_variables_alone(legacy: Rendered, tmp_path: Path) -> None:
+    """monitoring_stack_smtp_* take effect through the role: no catalog edit, no `obsctl alerts build`."""
+    catalog = alert_catalog.load()
+    assert catalog.email.enabled, "alerting/catalog.yml no longer offers e-mail"
+    emailed = {
+        grafana.contact_point_name(s.channel) for s in catalog.severities.values() if s.key in catalog.email.severities
+    }
+    assert all(types == ["discord"] for types in _receiver_types(legacy).values()), "e-mail while SMTP is off"
+    assert "GF_SMTP_ENABLED='false'" in legacy.text(".env")
+
+    r = render(_fixture_inventory(tmp_path), tmp_path / "out", SMTP)
+    types = _receiver_types(r)
+    assert emailed and all("email" in types[name] for name in emailed)
+    assert all(kinds == ["discord"] for name, kinds in types.items() if name not in emailed)
+    points = r.yaml("grafana/provisioning/alerting/contact-points.yml")["contactPoints"]
+    [addresses] = {rc["settings"]["addresses"] for cp in points for rc in cp["receivers"] if rc["type"] == "email"}
+    env = r.text(".env")
+    # Grafana expands $ALERT_EMAIL_ADDRESSES from the environment the role writes.
+    assert addresses == f"${catalog.email.env}"
+    assert f"{catalog.email.env}='oncall@example.org;lead@example.org'" in env
+    for line in ("GF_SMTP_ENABLED='true'", "GF_SMTP_HOST='smtp.example.org:587'"):
+        assert line in env
+    assert "GF_SMTP_FROM_ADDRESS='alerts@example.org'" in env
+    deployed = sorted(p.name for p in (r.out / "grafana/provisioning/alerting").glob("*.yml"))
+    assert deployed == sorted(grafana.FILES), "exactly one contact-points file is provisioned"
+
+
+def test_alert_email_without_recipients_is_refused(tmp_path: Path) -> None:
+    extra = SMTP | {"monitoring_stack_alert_email_addresses": []}
+    r = render(_fixture_inventory(tmp_path), tmp_path / "out", extra, expect_ok=False)
+    assert r.proc.returncode != 0
+    assert "monitoring_stack_alert_email_addresses" in r.proc.stdout
 
 
 def test_fresh_install_gets_v13_only(tmp_path: Path) -> None:

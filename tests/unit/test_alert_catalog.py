@@ -96,7 +96,20 @@ def test_every_p1_p2_alert_has_a_complete_runbook(catalog: cat.Catalog, uid: str
 
 def test_runbook_links_point_at_the_runbooks(catalog: cat.Catalog) -> None:
     for alert in catalog.alerts:
-        assert catalog.runbook_link(alert).endswith(f"docs/runbooks/{alert.uid}.md")
+        link = catalog.runbook_link(alert)
+        if alert.needs_runbook:
+            assert link and link.endswith(f"docs/runbooks/{alert.uid}.md")
+        exists = (REPO / alert.runbook_path).is_file()
+        assert (link is not None) == exists, f"{alert.uid}: a link exactly when docs/runbooks has the file"
+
+
+@pytest.mark.parametrize("base", ["", "docs/runbooks", "/ops/obs-platform/blob/main", "git.example.org/ops/x"])
+def test_a_relative_runbook_base_url_is_refused(tmp_path: Path, base: str) -> None:
+    data = _raw()
+    data["runbook_base_url"] = base
+    with pytest.raises(ObsError) as err:
+        cat.load(_write(tmp_path, data))
+    assert "runbook_base_url" in str(err.value) and "absolute" in str(err.value)
 
 
 def _write(tmp_path: Path, data: dict[str, Any]) -> Path:

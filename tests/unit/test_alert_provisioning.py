@@ -7,6 +7,7 @@ import inspect
 import json
 import re
 import typing
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,34 @@ def grafana_expand(value: str, env: dict[str, str]) -> str:
 def test_committed_files_match_the_catalog(catalog: cat.Catalog) -> None:
     assert grafana.stale(catalog, OUT) == [], "run `obsctl alerts build` and commit the result"
     assert sorted(p.name for p in OUT.iterdir()) == sorted(grafana.FILES), "Grafana fails on any non-YAML file here"
+    variant = sorted(p.name for p in grafana.email_dir(OUT).glob("*")) if grafana.email_dir(OUT).exists() else []
+    assert variant == ([grafana.EMAIL_VARIANT] if catalog.email.enabled else [])
+
+
+def test_the_email_variant_differs_only_by_the_email_receivers(catalog: cat.Catalog) -> None:
+    """The role swaps contact-points.yml for the variant when SMTP is on: nothing else may change."""
+    plain = yaml.safe_load((OUT / "contact-points.yml").read_text(encoding="utf-8"))["contactPoints"]
+    variant_path = grafana.email_dir(OUT) / grafana.EMAIL_VARIANT
+    variant = yaml.safe_load(variant_path.read_text(encoding="utf-8"))["contactPoints"]
+    assert [cp["name"] for cp in variant] == [cp["name"] for cp in plain]
+    for with_email, without in zip(variant, plain, strict=True):
+        assert [r for r in with_email["receivers"] if r["type"] != "email"] == without["receivers"]
+    emailed = [cp["name"] for cp in variant if any(r["type"] == "email" for r in cp["receivers"])]
+    channels = {s.channel for s in catalog.severities.values() if s.key in catalog.email.severities}
+    assert emailed == [grafana.contact_point_name(c) for c in catalog.channels if c in channels]
+
+
+def test_build_check_reports_a_stale_or_leftover_email_variant(tmp_path: Path, catalog: cat.Catalog) -> None:
+    out = tmp_path / "alerting"
+    with_email = dataclasses.replace(catalog, email=dataclasses.replace(catalog.email, enabled=True))
+    grafana.write(with_email, out)
+    assert grafana.stale(with_email, out) == []
+    (grafana.email_dir(out) / grafana.EMAIL_VARIANT).write_text("apiVersion: 1\n", encoding="utf-8")
+    assert grafana.stale(with_email, out) == ["alerting-email/contact-points.yml"]
+    without = dataclasses.replace(catalog, email=dataclasses.replace(catalog.email, enabled=False))
+    assert grafana.stale(without, out) == ["alerting-email/contact-points.yml"], "no longer generated"
+    grafana.write(without, out)
+    assert not (grafana.email_dir(out) / grafana.EMAIL_VARIANT).exists()
 
 
 def test_every_file_is_provisioning_api_version_1(files: dict[str, Any]) -> None:
@@ -173,7 +202,7 @@ def test_annotations_keep_go_templates_raw(files: dict[str, Any], catalog: cat.C
         assert rule["annotations"]["summary"] == alert.summary
         assert "$$" not in json.dumps(rule["annotations"]), "annotations are not expanded: $$ would stay doubled"
         assert "$values.B.Value" in rule["annotations"]["value"]
-        assert rule["annotations"]["runbook_url"].endswith(alert.runbook_path)
+        assert rule["annotations"].get("runbook_url", alert.runbook_path).endswith(alert.runbook_path)
 
 
 def test_no_jinja_syntax_and_no_dollar_in_message_templates(files: dict[str, Any]) -> None:
@@ -205,15 +234,16 @@ def test_only_p1_mentions_here(catalog: cat.Catalog) -> None:
 
 
 def test_optional_integrations_are_added_only_when_enabled(catalog: cat.Catalog) -> None:
+    plain = dataclasses.replace(catalog, analyzer=dataclasses.replace(catalog.analyzer, enabled=False))
     assert all(
-        r["type"] == "discord" for cp in grafana.contact_points(catalog)["contactPoints"] for r in cp["receivers"]
-    )
+        r["type"] == "discord" for cp in grafana.contact_points(plain)["contactPoints"] for r in cp["receivers"]
+    ), "the plain contact points (SMTP off) carry no e-mail receiver"
     enabled = dataclasses.replace(
         catalog,
         email=dataclasses.replace(catalog.email, enabled=True),
         analyzer=dataclasses.replace(catalog.analyzer, enabled=True),
     )
-    points = {cp["name"]: cp["receivers"] for cp in grafana.contact_points(enabled)["contactPoints"]}
+    points = {cp["name"]: cp["receivers"] for cp in grafana.contact_points(enabled, email=True)["contactPoints"]}
     urgent = {r["type"]: r for r in points["discord-urgent"]}
     assert urgent["email"]["settings"]["addresses"] == f"${catalog.email.env}"
     assert urgent["webhook"]["settings"]["url"] == f"${catalog.analyzer.env}"
@@ -262,3 +292,44 @@ def test_field_names_and_states_match_grafanas_schema(files: dict[str, Any]) -> 
             assert set(interval) <= interval_keys, (
                 f"time interval fields Grafana does not know: {set(interval) - interval_keys}"
             )
+
+
+def _runbook_target(url: str, base: str) -> Path:
+    """The repository file an absolute runbook URL opens; fails for a relative or foreign URL."""
+    parts = urllib.parse.urlsplit(url)
+    assert parts.scheme in ("http", "https") and parts.netloc, f"{url!r} is not absolute: it opens nowhere"
+    assert url.startswith(base.rstrip("/") + "/"), f"{url!r} is not under runbook_base_url {base!r}"
+    relative = url[len(base.rstrip("/")) + 1 :]
+    assert re.fullmatch(r"docs/runbooks/[a-z0-9-]+\.md", relative), url
+    return REPO / relative
+
+
+def test_every_runbook_link_grafana_and_discord_show_is_absolute_and_exists(
+    files: dict[str, Any], catalog: cat.Catalog
+) -> None:
+    """The rule annotation (shown by Grafana, printed into the Discord message) and the dashboards' links."""
+    linked = []
+    for rule in _rules(files):
+        alert = catalog.by_uid(rule["uid"])
+        url = rule["annotations"].get("runbook_url")
+        if alert.needs_runbook:
+            assert url, f"{alert.uid} ({alert.severity}) has no runbook_url"
+        if url is not None:
+            target = _runbook_target(url, catalog.runbook_base_url)
+            assert target.is_file(), f"{alert.uid}: {url} points at {target.relative_to(REPO)}, which does not exist"
+            assert target.stem == alert.uid
+            linked.append(alert.uid)
+    assert len(linked) >= sum(a.needs_runbook for a in catalog.alerts)
+    for path in sorted(DASHBOARDS.glob("*.json")):
+        text = path.read_text(encoding="utf-8")
+        for url in re.findall(r"\((https?://[^)\s]+)\)|\"url\": \"([^\"]*runbooks[^\"]*)\"", text):
+            found = next(u for u in url if u)
+            assert _runbook_target(found, catalog.runbook_base_url).is_file(), f"{path.name}: {found}"
+        assert "`docs/runbooks/" not in text, f"{path.name} shows a runbook as a bare repository path"
+
+
+def test_the_message_prints_the_runbook_line_only_when_there_is_one(catalog: cat.Catalog) -> None:
+    text = messages.template_text(catalog)
+    assert (
+        '{{ if .Annotations.runbook_url }}\n📖 Runbook: {{ printf "%.160s" .Annotations.runbook_url }}{{ end }}' in text
+    )

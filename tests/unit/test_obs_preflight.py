@@ -205,3 +205,25 @@ def test_alloy_role_spec_has_the_same_choices() -> None:
     spec = yaml.safe_load((REPO / "roles" / "alloy" / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))
     option = spec["argument_specs"]["main"]["options"]["obs_agent"]
     assert tuple(option["choices"]) == _MODULE.OBS_AGENTS
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://REPLACE_WITH_THE_PUBLIC_HOSTNAME/", "is a placeholder: set the public https URL"),
+        ("ftp://example.org/", "must be an http:// or https:// URL with a host name"),
+        ("https:///health", "must be an http:// or https:// URL with a host name"),
+    ],
+)
+def test_probe_urls_must_be_real_http_urls(url: str, expected: str) -> None:
+    hosts = _good()
+    hosts[0]["probe_urls"] = [{"name": "public-api", "url": url, "app": "api"}]
+    [problem] = problems(hosts)
+    assert problem.startswith("host 'mon-1': obs_probe_urls[0].url")
+    assert expected in problem
+
+
+def test_a_real_https_probe_is_accepted() -> None:
+    hosts = _good()
+    hosts[0]["probe_urls"] = [{"name": "public-api", "url": "https://api.example.org/", "app": "api"}]
+    assert problems(hosts) == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -159,6 +160,35 @@ def _check_agents(hosts: Sequence[Mapping[str, Any]]) -> list[str]:
     return problems
 
 
+def _check_probes(hosts: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The blackbox probes of public URLs (obs_probe_urls on the monitoring host): real http(s) URLs.
+    An https URL is what gives probe_ssl_earliest_cert_expiry (the tls-cert-expiring alert)."""
+    problems: list[str] = []
+    for host in hosts:
+        if not host.get("monitoring"):
+            continue
+        probes = host.get("probe_urls") or []
+        owner = f"host '{host['name']}'"
+        if not isinstance(probes, list):
+            problems.append(f"{owner}: obs_probe_urls must be a list of {{name, url, app}}")
+            continue
+        for index, probe in enumerate(probes):
+            where = f"{owner}: obs_probe_urls[{index}]"
+            if not isinstance(probe, Mapping) or not probe.get("name"):
+                problems.append(f"{where} must be a mapping with name, url and app")
+                continue
+            url = str(probe.get("url") or "")
+            parts = urllib.parse.urlsplit(url)
+            if "REPLACE_WITH" in url:
+                problems.append(
+                    f"{where}.url '{url}' is a placeholder: set the public https URL of the service "
+                    "(its certificate feeds the tls-cert-expiring alert), or remove the entry"
+                )
+            elif parts.scheme not in ("http", "https") or not parts.hostname:
+                problems.append(f"{where}.url '{url}' must be an http:// or https:// URL with a host name")
+    return problems
+
+
 def _check_secrets(hosts: Sequence[Mapping[str, Any]]) -> list[str]:
     problems: list[str] = []
     for host in hosts:
@@ -188,6 +218,7 @@ def obs_preflight_problems(hosts: Sequence[Mapping[str, Any]]) -> list[str]:
         *_check_addresses(hosts),
         *_check_apps(hosts),
         *_check_agents(hosts),
+        *_check_probes(hosts),
         *_check_secrets(hosts),
     ]
 

@@ -1,14 +1,16 @@
 """What the monitoring_stack role left on the Molecule host, checked from the outside.
 
-Prometheus and the blackbox exporter run from obs/prometheus-debian and obs/blackbox-debian:
-Debian's builds (forky's Prometheus 3.5, blackbox 0.28), not the pinned upstream images. Grafana and Loki
-have no image on this machine; their runtime checks skip with the reason the role recorded.
+Offline (default): Prometheus and the blackbox exporter run from obs/prometheus-debian and
+obs/blackbox-debian: Debian's builds (forky's Prometheus 3.5, blackbox 0.28), not the pinned upstream
+images. Grafana and Loki have no image on this machine; their runtime checks skip with the reason the
+role recorded. With OBS_UPSTREAM_IMAGES=1 (the online CI) every service runs its pinned upstream image.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -53,6 +55,16 @@ def test_images_without_a_registry_are_recorded_not_faked(host) -> None:
     assert set(unavailable) <= {"grafana", "loki"}, "only the images this machine cannot have are missing"
     compose = yaml.safe_load(host.file(f"{PROJECT}/compose.yml").content_string)
     assert set(compose["services"]) == set(PORTS) - set(unavailable)
+
+
+def test_online_runs_start_every_pinned_upstream_image(host) -> None:
+    if os.environ.get("OBS_UPSTREAM_IMAGES") != "1":
+        pytest.skip("offline run: Debian-built stand-ins (OBS_UPSTREAM_IMAGES=1 runs the upstream images)")
+    assert _unavailable(host) == {}, "a registry answers here: every image must have been pulled"
+    defaults = yaml.safe_load(Path(__file__).parents[3].joinpath("defaults", "main.yml").read_text())
+    for service in PORTS:
+        running = host.check_output(f"docker inspect --format '{{{{.Config.Image}}}}' monitoring-{service}-1")
+        assert running == defaults[f"monitoring_stack_{service}_image"], service
 
 
 @pytest.mark.parametrize("service", sorted(PORTS))
