@@ -13,6 +13,9 @@ import os
 import shutil
 import stat
 import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -41,45 +44,52 @@ options:
 MAX_NAMED = 20
 TMP_SUFFIX = ".monitoring-stack-partial"
 
+Tree = dict[str, tuple[int, int]]  # relative path -> (size, mtime_ns)
+Params = dict[str, Any]
+
 
 class TreeError(Exception):
     pass
 
 
-def _walk(root):
+def _walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
     """(relative path, lstat) of every regular file under root; a special file or link is an error."""
     for current, dirs, files in os.walk(root):
         dirs.sort()
-        for name in sorted(files) + [d for d in dirs if os.path.islink(os.path.join(current, d))]:
-            full = os.path.join(current, name)
-            info = os.lstat(full)
+        here = Path(current)
+        for name in sorted(files) + [d for d in dirs if (here / d).is_symlink()]:
+            full = here / name
+            info = full.lstat()
             if not stat.S_ISREG(info.st_mode):
                 raise TreeError(f"{full} is not a regular file (link, socket or device): move it aside and re-run")
-            yield os.path.relpath(full, root), info
+            yield str(full.relative_to(root)), info
 
 
-def _tree(root):
-    """{relative path: (size, mtime_ns)} of a directory."""
+def _tree(root: Path) -> Tree:
     return {rel: (info.st_size, info.st_mtime_ns) for rel, info in _walk(root)}
 
 
-def _sources(params):
-    found = {}
+def _sources(params: Params) -> dict[str, Path]:
+    found: dict[str, Path] = {}
     for name, path in sorted((params["sources"] or {}).items()):
         if not path:
             continue
-        if not os.path.isdir(path):
+        if not Path(path).is_dir():
             raise TreeError(f"{name}: {path} is not a directory")
-        found[name] = path
+        found[name] = Path(path)
     return found
 
 
-def _totals(trees):
+def _target(params: Params, name: str) -> Path:
+    return Path(params["dest"]) / str(params["targets"].get(name, name))
+
+
+def _totals(trees: dict[str, Tree]) -> tuple[dict[str, dict[str, int]], int, int]:
     per = {name: {"files": len(t), "bytes": sum(s for s, _ in t.values())} for name, t in trees.items()}
     return per, sum(p["files"] for p in per.values()), sum(p["bytes"] for p in per.values())
 
 
-def _digest(trees):
+def _digest(trees: dict[str, Tree]) -> str:
     h = hashlib.sha256()
     for name in sorted(trees):
         for rel in sorted(trees[name]):
@@ -88,85 +98,122 @@ def _digest(trees):
     return h.hexdigest()
 
 
-def settle(params, sources):
+def settle(params: Params, sources: dict[str, Path]) -> dict[str, Any]:
     first = {name: _tree(path) for name, path in sources.items()}
-    time.sleep(params["settle_seconds"])
+    time.sleep(float(params["settle_seconds"]))
     second = {name: _tree(path) for name, path in sources.items()}
-    changed = []
-    for name, path in sources.items():
-        for rel in sorted(set(first[name]) | set(second[name])):
-            if first[name].get(rel) != second[name].get(rel):
-                changed.append(os.path.join(path, rel))
+    changed = [
+        str(path / rel)
+        for name, path in sources.items()
+        for rel in sorted(set(first[name]) | set(second[name]))
+        if first[name].get(rel) != second[name].get(rel)
+    ]
     per, files, size = _totals(second)
-    return {"trees": per, "files": files, "bytes": size, "digest": _digest(second), "changed": changed[:MAX_NAMED],
-            "changed_count": len(changed)}
+    return {
+        "trees": per,
+        "files": files,
+        "bytes": size,
+        "digest": _digest(second),
+        "changed": changed[:MAX_NAMED],
+        "changed_count": len(changed),
+    }
 
 
-def _copy_file(src, dst, owner, group):
-    tmp = dst + TMP_SUFFIX
-    with open(src, "rb") as fin, open(tmp, "wb") as fout:
+def _chown(path: Path, owner: int | None, group: int | None) -> None:
+    if owner is not None or group is not None:
+        os.lchown(path, -1 if owner is None else owner, -1 if group is None else group)
+
+
+def _copy_file(src: Path, dst: Path, owner: int | None, group: int | None) -> None:
+    tmp = dst.with_name(dst.name + TMP_SUFFIX)
+    with src.open("rb") as fin, tmp.open("wb") as fout:
         shutil.copyfileobj(fin, fout, 1 << 20)
         fout.flush()
         os.fsync(fout.fileno())
     shutil.copystat(src, tmp)
-    if owner is not None or group is not None:
-        os.chown(tmp, -1 if owner is None else owner, -1 if group is None else group)
-    os.replace(tmp, dst)
+    _chown(tmp, owner, group)
+    tmp.replace(dst)
 
 
-def sync(params, sources):
-    dest = params["dest"]
+def sync(params: Params, sources: dict[str, Path]) -> dict[str, Any]:
     owner, group = params["owner"], params["group"]
     copied = skipped = copied_bytes = 0
     for name, path in sources.items():
-        target = os.path.join(dest, params["targets"].get(name, name))
+        target = _target(params, name)
         for current, dirs, _ in os.walk(path):
             dirs.sort()
-            rel_dir = os.path.relpath(current, path)
-            made = os.path.normpath(os.path.join(target, rel_dir))
-            os.makedirs(made, exist_ok=True)
+            made = target / Path(current).relative_to(path)
+            made.mkdir(parents=True, exist_ok=True)
             shutil.copymode(current, made)
-            if owner is not None or group is not None:
-                os.chown(made, -1 if owner is None else owner, -1 if group is None else group)
+            _chown(made, owner, group)
         for rel, info in _walk(path):
-            dst = os.path.join(target, rel)
+            dst = target / rel
             try:
-                have = os.lstat(dst)
-                if have.st_size == info.st_size and have.st_mtime_ns == info.st_mtime_ns:
-                    skipped += 1
-                    continue
+                have = dst.lstat()
             except FileNotFoundError:
-                pass
-            _copy_file(os.path.join(path, rel), dst, owner, group)
+                have = None
+            if have is not None and (have.st_size, have.st_mtime_ns) == (info.st_size, info.st_mtime_ns):
+                skipped += 1
+                if (owner is not None and have.st_uid != owner) or (group is not None and have.st_gid != group):
+                    _chown(dst, owner, group)
+                continue
+            _copy_file(path / rel, dst, owner, group)
             copied += 1
             copied_bytes += info.st_size
     return {"copied": copied, "skipped": skipped, "copied_bytes": copied_bytes, "changed": copied > 0}
 
 
-def verify(params, sources):
-    dest = params["dest"]
-    missing, different, extra = [], [], []
-    src_trees, dst_trees = {}, {}
+def verify(params: Params, sources: dict[str, Path]) -> dict[str, Any]:
+    missing: list[str] = []
+    different: list[str] = []
+    extra: list[str] = []
+    src_trees: dict[str, Tree] = {}
+    dst_trees: dict[str, Tree] = {}
     for name, path in sources.items():
-        target = os.path.join(dest, params["targets"].get(name, name))
-        src_trees[name] = _tree(path)
-        dst_trees[name] = _tree(target) if os.path.isdir(target) else {}
-        src, dst = src_trees[name], dst_trees[name]
-        missing += [os.path.join(target, r) for r in sorted(set(src) - set(dst))]
-        extra += [os.path.join(target, r) for r in sorted(set(dst) - set(src))]
+        target = _target(params, name)
+        src = src_trees[name] = _tree(path)
+        dst = dst_trees[name] = _tree(target) if target.is_dir() else {}
+        missing += [str(target / r) for r in sorted(set(src) - set(dst))]
+        extra += [str(target / r) for r in sorted(set(dst) - set(src))]
         different += [
-            f"{os.path.join(target, r)} ({dst[r][0]} bytes, source {src[r][0]})"
+            f"{target / r} ({dst[r][0]} bytes, source {src[r][0]})"
             for r in sorted(set(src) & set(dst))
             if src[r][0] != dst[r][0]
         ]
     per, files, size = _totals(src_trees)
     _, dst_files, dst_size = _totals(dst_trees)
-    return {"trees": per, "files": files, "bytes": size, "dest_files": dst_files, "dest_bytes": dst_size,
-            "missing": missing[:MAX_NAMED], "different": different[:MAX_NAMED], "extra": extra[:MAX_NAMED],
-            "ok": not (missing or different or extra)}
+    return {
+        "trees": per,
+        "files": files,
+        "bytes": size,
+        "dest_files": dst_files,
+        "dest_bytes": dst_size,
+        "missing": missing[:MAX_NAMED],
+        "different": different[:MAX_NAMED],
+        "extra": extra[:MAX_NAMED],
+        "ok": not (missing or different or extra),
+    }
 
 
-def main():
+def _settle_failure(params: Params, result: dict[str, Any]) -> str:
+    return (
+        f"{result['changed_count']} file(s) changed size or time within {params['settle_seconds']:g} s, "
+        f"e.g. {', '.join(result['changed'][:5])}: something still writes the legacy data (the old Loki, a "
+        "shipper through it, or an rsync still running). Stop it (docs/loki-migration.md, 'Drain the old "
+        "Loki') and re-run; nothing was copied."
+    )
+
+
+def _verify_failure(params: Params, result: dict[str, Any]) -> str:
+    return (
+        f"the copy in {params['dest']} differs from the legacy data: {result['dest_files']} files / "
+        f"{result['dest_bytes']} bytes vs {result['files']} / {result['bytes']}; missing {result['missing'][:5]}, "
+        f"different size {result['different'][:5]}, extra {result['extra'][:5]}. Nothing was switched. "
+        f"Re-run to resume the copy; if files are extra, remove {params['dest']} and re-run."
+    )
+
+
+def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "mode": {"type": "str", "required": True, "choices": ["settle", "sync", "verify"]},
@@ -186,11 +233,7 @@ def main():
         if params["mode"] == "settle":
             result = settle(params, sources)
             if result["changed_count"]:
-                module.fail_json(msg=(
-                    f"{result['changed_count']} file(s) changed size or time within {params['settle_seconds']:g} s, "
-                    f"e.g. {', '.join(result['changed'][:5])}: something still writes the legacy data (the old "
-                    "Loki, a shipper through it, or an rsync still running). Stop it (docs/loki-migration.md, "
-                    "'Drain the old Loki') and re-run; nothing was copied."), **result)
+                module.fail_json(msg=_settle_failure(params, result), **result)
             module.exit_json(changed=False, **result)
         if params["mode"] == "sync":
             if module.check_mode:
@@ -198,12 +241,7 @@ def main():
             module.exit_json(**sync(params, sources))
         result = verify(params, sources)
         if not result["ok"]:
-            module.fail_json(msg=(
-                f"the copy in {params['dest']} differs from the legacy data: {result['dest_files']} files / "
-                f"{result['dest_bytes']} bytes vs {result['files']} / {result['bytes']}; missing "
-                f"{result['missing'][:5]}, different size {result['different'][:5]}, extra {result['extra'][:5]}. "
-                f"Nothing was switched. Re-run to resume the copy; if files are extra, remove {params['dest']} "
-                "and re-run."), **result)
+            module.fail_json(msg=_verify_failure(params, result), **result)
         module.exit_json(changed=False, **result)
     except (TreeError, OSError) as exc:
         module.fail_json(msg=f"{params['mode']}: {exc}")
