@@ -473,8 +473,11 @@ def test_loki_memory_settings_follow_its_memory_limit(legacy: Rendered, tmp_path
     small_limit = int(_role_defaults()["monitoring_stack_mem_limits_mib"]["loki"])
     small = _loki_memory_settings(legacy.yaml("loki/loki.yml"))
     big_limits = _role_defaults()["monitoring_stack_mem_limits_mib"] | {"loki": small_limit * 4}
-    extra = LEGACY | {"monitoring_stack_loki_v13_from": FUTURE, "monitoring_stack_mem_limits_mib": big_limits,
-                      "monitoring_stack_host_memory_mib": 16384}
+    extra = LEGACY | {
+        "monitoring_stack_loki_v13_from": FUTURE,
+        "monitoring_stack_mem_limits_mib": big_limits,
+        "monitoring_stack_host_memory_mib": 16384,
+    }
     big = _loki_memory_settings(render(_fixture_inventory(tmp_path), tmp_path / "out", extra).yaml("loki/loki.yml"))
     print(f"limit {small_limit} MiB: {small}\nlimit {small_limit * 4} MiB: {big}")
     # What Loki may hold at once (replay + both caches) stays well inside the limit ...
