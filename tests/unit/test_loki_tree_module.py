@@ -146,7 +146,7 @@ def test_settle_catches_a_file_still_growing(tmp_path: Path) -> None:
     finally:
         stop.set()
         thread.join()
-    assert result["changed"] == [str(segment)]
+    assert result["changed_files"] == [str(segment)]
     quiet = tree.settle(_params(sources, tmp_path / "unused", settle_seconds=0.2), _paths(sources))
     assert quiet["changed_count"] == 0
     assert quiet["files"] == 7

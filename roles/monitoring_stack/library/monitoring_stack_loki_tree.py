@@ -114,7 +114,7 @@ def settle(params: Params, sources: dict[str, Path]) -> dict[str, Any]:
         "files": files,
         "bytes": size,
         "digest": _digest(second),
-        "changed": changed[:MAX_NAMED],
+        "changed_files": changed[:MAX_NAMED],
         "changed_count": len(changed),
     }
 
@@ -198,7 +198,7 @@ def verify(params: Params, sources: dict[str, Path]) -> dict[str, Any]:
 def _settle_failure(params: Params, result: dict[str, Any]) -> str:
     return (
         f"{result['changed_count']} file(s) changed size or time within {params['settle_seconds']:g} s, "
-        f"e.g. {', '.join(result['changed'][:5])}: something still writes the legacy data (the old Loki, a "
+        f"e.g. {', '.join(result['changed_files'][:5])}: something still writes the legacy data (the old Loki, a "
         "shipper through it, or an rsync still running). Stop it (docs/loki-migration.md, 'Drain the old "
         "Loki') and re-run; nothing was copied."
     )
