@@ -23,6 +23,7 @@ import yaml
 
 from obsctl.alerting import catalog as alert_catalog
 from obsctl.alerting import grafana
+from obsctl.loki import plan as loki_plan
 from obsctl.validators import compose as compose_validator
 from obsctl.validators import loki as loki_validator
 from obsctl.validators import prometheus as prometheus_validator
@@ -87,6 +88,12 @@ FIXTURE_GROUP_VARS = {
     "obs_team": "platform",
     "obs_probe_urls": [{"name": "public-api", "url": "https://api.example.com/actuator/health", "app": "api"}],
 }
+
+
+# The legacy settings `obsctl loki plan-migration` writes for the Loki 2.9 package's own config.
+LEGACY_CONFIG = REPO / "tests" / "fixtures" / "loki" / "loki-2.9-package-config.yml"
+LEGACY = loki_plan.plan(LEGACY_CONFIG).inventory()
+LEGACY_PERIODS: list[dict[str, Any]] = LEGACY["monitoring_stack_loki_legacy_periods"]
 
 
 @dataclass
@@ -220,7 +227,7 @@ def _compose_binary() -> str:
 def legacy(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
     tmp = tmp_path_factory.mktemp("legacy")
     inv = _fixture_inventory(tmp)
-    extra = {"monitoring_stack_loki_legacy_v11_from": "2024-03-01", "monitoring_stack_loki_v13_from": FUTURE}
+    extra = LEGACY | {"monitoring_stack_loki_v13_from": FUTURE}
     return render(inv, tmp / "out", extra)
 
 
@@ -267,10 +274,8 @@ def test_prometheus_flags_and_ports(legacy: Rendered) -> None:
 def test_loki_keeps_v11_and_adds_future_v13(legacy: Rendered) -> None:
     config = legacy.yaml("loki/loki.yml")
     periods = config["schema_config"]["configs"]
-    assert [(p["from"], p["store"], p["schema"]) for p in periods] == [
-        ("2024-03-01", "boltdb-shipper", "v11"),
-        (FUTURE, "tsdb", "v13"),
-    ]
+    assert periods[:-1] == LEGACY_PERIODS, "every legacy period exactly as in the old config"
+    assert [(p["from"], p["store"], p["schema"]) for p in periods[-1:]] == [(FUTURE, "tsdb", "v13")]
     assert "boltdb_shipper" in config["storage_config"]
     assert config["limits_config"]["allow_structured_metadata"] is False, "v11 is still in force today"
     assert config["compactor"]["delete_request_store"] == "filesystem"
@@ -359,7 +364,7 @@ def test_fresh_install_gets_v13_only(tmp_path: Path) -> None:
 
 def test_v13_start_already_passed_is_refused(tmp_path: Path) -> None:
     past = (TODAY - dt.timedelta(days=1)).isoformat()
-    extra = {"monitoring_stack_loki_legacy_v11_from": "2024-03-01", "monitoring_stack_loki_v13_from": past}
+    extra = LEGACY | {"monitoring_stack_loki_v13_from": past}
     r = render(_fixture_inventory(tmp_path), tmp_path / "out", extra, expect_ok=False)
     assert r.proc.returncode != 0
     assert "is not in the future" in r.proc.stdout
@@ -369,20 +374,14 @@ def test_v13_start_already_passed_is_refused(tmp_path: Path) -> None:
 def test_rerun_after_the_v13_date_passed_is_accepted(tmp_path: Path) -> None:
     """Once the v13 period is deployed, its date passing must not break later runs."""
     past = (TODAY - dt.timedelta(days=3)).isoformat()
-    extra = {"monitoring_stack_loki_legacy_v11_from": "2024-03-01", "monitoring_stack_loki_v13_from": past}
+    extra = LEGACY | {"monitoring_stack_loki_v13_from": past}
     out = tmp_path / "out"
     # What the first run (days ago, when `past` was still in the future) left deployed:
     (out / "loki").mkdir(parents=True)
     deployed = {
         "schema_config": {
             "configs": [
-                {
-                    "from": "2024-03-01",
-                    "store": "boltdb-shipper",
-                    "object_store": "filesystem",
-                    "schema": "v11",
-                    "index": {"prefix": "index_", "period": "24h"},
-                },
+                *LEGACY_PERIODS,
                 {
                     "from": past,
                     "store": "tsdb",
@@ -396,7 +395,7 @@ def test_rerun_after_the_v13_date_passed_is_accepted(tmp_path: Path) -> None:
     (out / "loki" / "loki.yml").write_text(yaml.safe_dump(deployed), encoding="utf-8")
     r = render(_fixture_inventory(tmp_path), out, extra)
     config = r.yaml("loki/loki.yml")
-    assert [p["from"] for p in config["schema_config"]["configs"]] == ["2024-03-01", past]
+    assert [p["from"] for p in config["schema_config"]["configs"]] == [*(p["from"] for p in LEGACY_PERIODS), past]
     assert config["limits_config"]["allow_structured_metadata"] is True, "v13 is in force now"
     assert loki_validator.check(out / "loki" / "loki.yml") == []
 
@@ -405,7 +404,7 @@ def test_loki_config_is_the_same_on_the_next_day(tmp_path: Path) -> None:
     """A re-run on a later day must not rewrite loki.yml (that restarts Loki and posts a deployment
     annotation). The role reads the clock once per run, into _monitoring_stack_loki_today
     (tasks/loki_schema.yml); extra vars override that fact, so the run is made on a chosen day."""
-    extra = {"monitoring_stack_loki_legacy_v11_from": "2024-03-01", "monitoring_stack_loki_v13_from": FUTURE}
+    extra = LEGACY | {"monitoring_stack_loki_v13_from": FUTURE}
     out = tmp_path / "out"
     inv = _fixture_inventory(tmp_path)
     first_day, next_day = TODAY, TODAY + dt.timedelta(days=1)
@@ -463,10 +462,14 @@ def test_project_inventories_render_and_pass_every_tool(env_name: str, tmp_path:
     assert any(inventory.glob("*.yml")) or any(inventory.glob("*.yaml")), f"inventories/{env_name} has no hosts file"
     _, hostvars = _monitoring_host(inventory)
     extra: dict[str, Any] = {}
-    if hostvars.get("monitoring_stack_loki_legacy_v11_from"):
+    if hostvars.get("monitoring_stack_loki_legacy") == "migrate":
         # The inventory's own switch date may have passed since it was written; the rule that
-        # refuses that is tested above, here the rest of the inventory is under test.
+        # refuses that is tested above, here the rest of the inventory is under test. An inventory
+        # that declares a migration but has no settings yet (they come from the customer's real
+        # config) gets those of the 2.9 package config.
         extra["monitoring_stack_loki_v13_from"] = FUTURE
+        if not hostvars.get("monitoring_stack_loki_legacy_periods"):
+            extra |= LEGACY
     _checked_by_tools(render(inventory, tmp_path / "out", extra))
 
 
@@ -495,3 +498,95 @@ def test_prometheus_validator_reports_promtool_and_convention_errors(tmp_path: P
     assert any("node_exporter" in p and "job names" in p for p in problems)
     assert any("lack labels" in p for p in problems)
     assert any("inventory hostname" in p for p in problems)
+
+
+def _loki_memory_settings(config: dict[str, Any]) -> dict[str, float]:
+    ceiling = str(config["ingester"]["wal"]["replay_memory_ceiling"])
+    assert ceiling.endswith("MB"), f"replay_memory_ceiling {ceiling!r} is not in MB"
+    limits = config["limits_config"]
+    return {
+        "replay_mib": float(ceiling.removesuffix("MB")),
+        "chunk_cache_mib": config["chunk_store_config"]["chunk_cache_config"]["embedded_cache"]["max_size_mb"],
+        "results_cache_mib": config["query_range"]["results_cache"]["cache"]["embedded_cache"]["max_size_mb"],
+        "ingestion_rate_mb": limits["ingestion_rate_mb"],
+        "burst_mb": limits["ingestion_burst_size_mb"],
+        "streams": limits["max_global_streams_per_user"],
+        "query_parallelism": limits["max_query_parallelism"],
+        "querier_concurrency": config["querier"]["max_concurrent"],
+    }
+
+
+def test_loki_memory_settings_follow_its_memory_limit(legacy: Rendered, tmp_path: Path) -> None:
+    """Loki's defaults (4 GB WAL replay, 100 MB per embedded cache) exceed a small container's limit:
+    every memory-holding setting is derived from monitoring_stack_mem_limits_mib.loki."""
+    small_limit = int(_role_defaults()["monitoring_stack_mem_limits_mib"]["loki"])
+    small = _loki_memory_settings(legacy.yaml("loki/loki.yml"))
+    big_limits = _role_defaults()["monitoring_stack_mem_limits_mib"] | {"loki": small_limit * 4}
+    extra = LEGACY | {
+        "monitoring_stack_loki_v13_from": FUTURE,
+        "monitoring_stack_mem_limits_mib": big_limits,
+        "monitoring_stack_host_memory_mib": 16384,
+    }
+    big = _loki_memory_settings(render(_fixture_inventory(tmp_path), tmp_path / "out", extra).yaml("loki/loki.yml"))
+    print(f"limit {small_limit} MiB: {small}\nlimit {small_limit * 4} MiB: {big}")
+    # What Loki may hold at once (replay + both caches) stays well inside the limit ...
+    held = small["replay_mib"] + small["chunk_cache_mib"] + small["results_cache_mib"]
+    assert held <= 0.6 * small_limit, f"{held} MiB of {small_limit} MiB for WAL replay and caches"
+    assert small["replay_mib"] < 4096 and small["chunk_cache_mib"] < 100 and small["results_cache_mib"] < 100
+    # ... and every setting grows with the limit (x4 limit: each at least x3.5, none fixed).
+    for name, value in small.items():
+        assert big[name] >= 3.5 * value, f"{name} does not follow the memory limit ({value} -> {big[name]})"
+    assert small["burst_mb"] >= small["ingestion_rate_mb"]
+
+
+def _role_defaults() -> dict[str, Any]:
+    data = yaml.safe_load((REPO / "roles/monitoring_stack/defaults/main.yml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_legacy_targets_are_the_paths_the_loki_config_uses(legacy: Rendered) -> None:
+    """plan-migration, the role's copy and loki.yml name the same kinds of data and the same places."""
+    role_vars = yaml.safe_load((REPO / "roles/monitoring_stack/vars/main.yml").read_text(encoding="utf-8"))
+    targets = role_vars["_monitoring_stack_loki_legacy_targets"]
+    assert targets == loki_plan.TARGETS
+    config = legacy.yaml("loki/loki.yml")
+    storage = config["storage_config"]
+    assert storage["filesystem"]["directory"] == f"/loki/{targets['chunks']}"
+    assert storage["boltdb_shipper"]["active_index_directory"] == f"/loki/{targets['boltdb_shipper_active']}"
+    assert storage["boltdb_shipper"]["cache_location"] == f"/loki/{targets['boltdb_shipper_cache']}"
+    assert storage["tsdb_shipper"]["active_index_directory"] == f"/loki/{targets['tsdb_shipper_active']}"
+    assert storage["tsdb_shipper"]["cache_location"] == f"/loki/{targets['tsdb_shipper_cache']}"
+    assert config["ingester"]["wal"]["dir"] == f"/loki/{targets['wal']}"
+    assert config["ingester"]["wal"]["flush_on_shutdown"] is False, "stated, and the procedure does not rely on it"
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        # Legacy settings without the declaration: no silent skip, no silent migration.
+        ({"monitoring_stack_loki_legacy_dirs": LEGACY["monitoring_stack_loki_legacy_dirs"]}, "'none' AND clear"),
+        # A declared migration without its settings (they come from the old config, never guessed).
+        ({"monitoring_stack_loki_legacy": "migrate", "monitoring_stack_loki_v13_from": FUTURE}, "plan-migration"),
+        # The replaced variables of the guessed v11 period.
+        ({"monitoring_stack_loki_legacy_data_dir": "/var/lib/loki"}, "were replaced"),
+        # A WAL the old config has but the settings forgot.
+        (
+            LEGACY
+            | {
+                "monitoring_stack_loki_v13_from": FUTURE,
+                "monitoring_stack_loki_legacy_dirs": {
+                    k: v for k, v in LEGACY["monitoring_stack_loki_legacy_dirs"].items() if k != "wal"
+                },
+            },
+            "`wal` is",
+        ),
+        ({"monitoring_stack_loki_legacy": "maybe"}, "monitoring_stack_loki_legacy"),
+    ],
+    ids=["dirs-without-declaration", "declared-without-settings", "old-variables", "wal-forgotten", "bad-choice"],
+)
+def test_legacy_declaration_is_explicit_and_complete(tmp_path: Path, extra: dict[str, Any], expected: str) -> None:
+    r = render(_fixture_inventory(tmp_path), tmp_path / "out", extra, expect_ok=False)
+    assert r.proc.returncode != 0
+    assert expected in r.proc.stdout, r.proc.stdout[-3000:]
+    assert not (tmp_path / "out" / "loki" / "loki.yml").exists(), "nothing rendered after the refusal"
