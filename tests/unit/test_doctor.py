@@ -44,6 +44,15 @@ def test_wireguard_needs_wg_and_an_implementation(monkeypatch: pytest.MonkeyPatc
     assert "wireguard-go" in result.fix
 
 
+def test_ssh_client_is_required_for_the_tunnel_logins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(doctor.shutil, "which", lambda name: "/usr/bin/ssh" if name == "ssh" else None)
+    result = doctor.check_ssh_client()
+    assert not result.ok
+    assert "ssh-keygen" in result.detail
+    assert "openssh-client" in result.fix
+    assert doctor.check_ssh_client in doctor.CHECKS
+
+
 def test_render_shows_fix_only_for_failures() -> None:
     text = doctor.render(
         [
