@@ -180,7 +180,7 @@ def second_day(echo: Callable[[str], None] = print, stream: bool = False) -> rec
         real, fake = (int(v) for v in shifted.split())
         if abs(fake - real - _DAY) > 60:
             raise ObsError(f"faketime on {host.container} moved the clock by {fake - real}s, not one day")
-    echo(f"site.yml with the hosts' clock {SECOND_DAY_OFFSET} (libfaketime through ansible_python_interpreter)")
+    echo(f"site.yml with the hosts' clock {SECOND_DAY_OFFSET} (libfaketime through obs_lab_python_interpreter)")
     result = orchestrate.run_playbook(
         repo_root() / "ansible" / "site.yml",
         lab_state() / "logs" / "site-second-day.log",
