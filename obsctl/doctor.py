@@ -183,6 +183,14 @@ def check_chromium() -> Check:
     )
 
 
+def check_ssh_client() -> Check:
+    """Ansible reaches every host over SSH (the lab too: this machine is the tunnel's operator peer)."""
+    found = {tool: shutil.which(tool) for tool in ("ssh", "ssh-keygen")}
+    missing = [tool for tool, path in found.items() if not path]
+    detail = "ssh and ssh-keygen found" if not missing else f"missing: {', '.join(missing)}"
+    return Check("ssh client", not missing, detail, "sudo apt-get install -y --no-install-recommends openssh-client")
+
+
 def check_promtool() -> Check:
     """promtool of the Prometheus release the stack pins (major.minor): the contract tests check
     the rules and configs with it, and a 2.x promtool accepts what Prometheus 3 rejects."""
@@ -221,6 +229,7 @@ CHECKS: list[Callable[[], Check]] = [
     check_terraform,
     check_aws_provider,
     check_wireguard,
+    check_ssh_client,
     check_promtool,
     check_chromium,
     check_base_image,

@@ -1,8 +1,8 @@
 """Read-only checks of a deployed platform: tunnel, Prometheus, Loki, Grafana, agents.
 
-Works against the lab (hosts reached with ``docker exec``; the stack's HTTP APIs are called
-from inside mon-1 on 127.0.0.1) and against prod (HTTP to the monitoring server's tunnel
-address from this machine, host commands through Ansible over the tunnel). Nothing is changed
+Works the same against the lab and prod: HTTP to the monitoring server's tunnel address from
+this machine (a WireGuard peer of the tunnel; in the lab the operator interface `obsctl lab up`
+brings up), host commands through Ansible over SSH through the tunnel. Nothing is changed
 anywhere. Each check is a pure function of the responses it got (unit-tested against
 constructed responses); the transports only fetch.
 
@@ -253,39 +253,6 @@ class Transport(Protocol):
     def host_command(self, host: str, argv: list[str]) -> tuple[int, str, str]: ...
 
     def http(self, port: int, path: str, auth: tuple[str, str] | None = None) -> tuple[int, str]: ...
-
-
-@dataclass
-class DockerTransport:
-    """The lab: host commands through `docker exec`, HTTP from inside the monitoring container."""
-
-    containers: dict[str, str]
-    monitoring_host: str
-
-    def host_command(self, host: str, argv: list[str]) -> tuple[int, str, str]:
-        proc = run(["docker", "exec", self.containers[host], *argv], check=False, timeout=60)
-        if proc.returncode != 0 and ("is not running" in proc.stderr or "No such container" in proc.stderr):
-            return UNREACHABLE, "", proc.stderr.strip()
-        return proc.returncode, proc.stdout, proc.stderr
-
-    def http(self, port: int, path: str, auth: tuple[str, str] | None = None) -> tuple[int, str]:
-        argv = ["curl", "-sS", "-m", "10", "-w", "\n%{http_code}"]
-        stdin = None
-        if auth:
-            # The password goes through stdin (curl -K -), never on a command line.
-            argv += ["-K", "-"]
-            stdin = f'user = "{auth[0]}:{auth[1]}"\n'
-        argv.append(f"http://127.0.0.1:{port}{path}")
-        proc = run(
-            ["docker", "exec", "-i", self.containers[self.monitoring_host], *argv],
-            check=False,
-            timeout=30,
-            input_text=stdin,
-        )
-        if proc.returncode != 0:
-            return 0, proc.stderr.strip()
-        body, _, code = proc.stdout.rpartition("\n")
-        return int(code or 0), body
 
 
 @dataclass

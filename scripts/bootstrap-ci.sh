@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   make git docker.io debootstrap iproute2 nftables
-  wireguard-go wireguard-tools
+  wireguard-go wireguard-tools openssh-client
   prometheus-alertmanager prometheus-node-exporter
   debian-archive-keyring
   chromium  # lays out the report e-mail in tests/integration/test_reports_chromium.py

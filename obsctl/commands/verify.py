@@ -23,17 +23,11 @@ def _handle(args: argparse.Namespace) -> int:
         raise ObsError(
             f"{inventory} has no host in group 'monitoring'", fix="add the monitoring server to the inventory"
         )
-    transport: verify.Transport
-    local_wg = None
-    if mon.vars.get("ansible_connection") == "community.docker.docker":
-        transport = verify.DockerTransport(
-            containers={h.name: str(h.vars.get("ansible_host", h.name)) for h in hosts}, monitoring_host=mon.name
-        )
-    else:
-        address = str(mon.vars.get("wireguard_address") or mon.vars.get("ansible_host"))
-        extra = ["--vault-password-file", str(password_file)] if password_file else []
-        transport = verify.TunnelTransport(inventory, address, extra)
-        local_wg = verify.local_handshakes()
+    # Lab and prod alike: through the tunnel, from this machine as an operator peer.
+    address = str(mon.vars.get("wireguard_address") or mon.vars.get("ansible_host"))
+    extra = ["--vault-password-file", str(password_file)] if password_file else []
+    transport = verify.TunnelTransport(inventory, address, extra)
+    local_wg = verify.local_handshakes()
     vault = inventory / "group_vars" / "all" / "vault.yml"
     password = secrets.read(vault, password_file).get("vault_grafana_admin_password") if vault.exists() else None
     report = verify.verify(hosts, transport, password, local_wg=local_wg)

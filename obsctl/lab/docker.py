@@ -98,6 +98,10 @@ def run_args(host: LabHost, extra: Sequence[str] = ()) -> list[str]:
     if host.docker_in_docker:
         # A named volume for the inner daemon's data: not on the container's own overlay layer.
         argv += [*_DIND_ARGS, "--device", "/dev/net/tun", "-v", f"{host.volume}:/var/lib/docker"]
+    if host.group == "monitoring":
+        # The hub forwards between tunnel peers (the operator reaches the spokes through it);
+        # /proc/sys is read-only inside, so the namespace's forwarding is set at creation.
+        argv += ["--sysctl", "net.ipv4.ip_forward=1"]
     else:
         argv += list(_TUN_ARGS)
     argv += [*extra, host.image, "/sbin/init"]

@@ -15,7 +15,9 @@ and checks that:
 changed=0. The clock is shifted for what Ansible runs on the hosts (its modules and every command
 they start, e.g. apt): ``ansible_python_interpreter`` points at a small wrapper the drill installs
 on each lab host, ``exec env LD_PRELOAD=<Debian's libfaketime> FAKETIME=+1d /usr/bin/python3``
-(ansible-core 2.19 takes the interpreter as one path, so the preload cannot go inline).
+(ansible-core 2.19 takes the interpreter as one path, so the preload cannot go inline), through
+``obs_lab_python_interpreter`` (inventories/lab/group_vars/all/connection.yml), so that tasks
+delegated to this machine keep its own Python.
 Time-based decisions on the hosts (apt's cache_valid_time, file ages, certificate lifetimes) then
 see tomorrow. The containers' init and
 daemons keep the real clock (the kernel's clock is shared with this machine).
@@ -60,7 +62,7 @@ def _exec(container: str, *argv: str) -> str:
     return proc.stdout if proc.returncode == 0 else ""
 
 
-def _count_up_at(transport: verify.DockerTransport, moment: float) -> Any:  # noqa: ANN401 - JSON value
+def _count_up_at(transport: verify.Transport, moment: float) -> Any:  # noqa: ANN401 - JSON value
     query = urllib.parse.urlencode({"query": "count(up)", "time": f"{moment:.3f}"})
     code, body = transport.http(common.port("prometheus"), f"/api/v1/query?{query}")
     if code != 200:
@@ -76,9 +78,9 @@ def reboot(echo: Callable[[str], None] = print, timeout: float = 600.0) -> Reboo
     tunnel = str(mon_vars["wireguard_address"])
     outputs = json.loads((lab_state() / "terraform-outputs.json").read_text(encoding="utf-8"))
     mount_point = str(outputs["data_mount_point"])
-    transport = verify.DockerTransport(
-        containers={h.name: str(h.vars.get("ansible_host", h.name)) for h in hosts}, monitoring_host=mon.name
-    )
+    # verify's view, as in prod: HTTP to the tunnel address, host commands over SSH through the
+    # tunnel (this machine's operator interface stays up while mon-1 reboots).
+    transport = orchestrate.tunnel_transport(hosts)
     if not docker.container_state(mon.container).running:
         raise ObsError(f"{mon.container} is not running", fix="obsctl lab up")
     listeners = tunnel_listeners(_exec(mon.container, "ss", "-H", "-ltn"), tunnel)
@@ -178,13 +180,15 @@ def second_day(echo: Callable[[str], None] = print, stream: bool = False) -> rec
         real, fake = (int(v) for v in shifted.split())
         if abs(fake - real - _DAY) > 60:
             raise ObsError(f"faketime on {host.container} moved the clock by {fake - real}s, not one day")
-    echo(f"site.yml with the hosts' clock {SECOND_DAY_OFFSET} (libfaketime through ansible_python_interpreter)")
+    echo(f"site.yml with the hosts' clock {SECOND_DAY_OFFSET} (libfaketime through obs_lab_python_interpreter)")
     result = orchestrate.run_playbook(
         repo_root() / "ansible" / "site.yml",
         lab_state() / "logs" / "site-second-day.log",
         echo,
         stream,
-        extra=["-e", f"ansible_python_interpreter={WRAPPER}"],
+        # Not ansible_python_interpreter itself: an extra var would also hit the tasks delegated
+        # to this machine; the lab hosts' interpreter is read from this variable (connection.yml).
+        extra=["-e", f"obs_lab_python_interpreter={WRAPPER}"],
     )
     echo(f"second day: site.yml {result.summary()}")
     return result

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from obsctl import tools
-from obsctl.images import IMAGE_PREFIX, SYSTEMD_IMAGE
+from obsctl.images import IMAGE_PREFIX
 from obsctl.paths import repo_root, state_dir
 
 NETWORK = "obs-lab"
@@ -24,9 +24,25 @@ CONTAINER_PREFIX = "obs-lab-"
 SUBSTITUTE_RECIPES = tuple(s.recipe for s in tools.SUBSTITUTES)
 # The monitoring server's image: Debian 12 + cloud-init + openssh-server (molecule/images/).
 CLOUD_RECIPE = "debian12-cloud"
+# The app hosts' image: the systemd base plus sshd and an `admin` login with sudo, standing for
+# the customer's existing server (an app host is never built by Terraform).
+APP_RECIPE = "debian12-ssh"
 # The block device the EBS data volume appears as: one of the names Terraform's data-volume
 # script (terraform/templates/data-volume.sh.tftpl) looks for; the lab maps a loop device there.
 DATA_DEVICE = "/dev/xvdf"
+
+# The control node (this machine) is an operator peer of the tunnel, as an operator's laptop is in
+# prod: its userspace WireGuard interface, its tunnel address (the operator peer's address in
+# terraform/envs/lab.tfvars, unit-tested) and its peer name. Ansible logs in as ADMIN_USER, the
+# login cloud-init authorizes on the monitoring server (the AMI's default user) and the app
+# image has.
+OPERATOR_INTERFACE = "obslab0"
+OPERATOR_NAME = "lab-operator"
+OPERATOR_ADDRESS = "10.100.0.200"
+ADMIN_USER = "admin"
+# Where the app image's sshd also reads authorized keys (molecule/images/debian12-ssh): the lab
+# mounts the admin key there at container creation.
+AUTHORIZED_KEYS_DIR = "/etc/ssh/authorized_keys"
 
 
 @dataclass(frozen=True)
@@ -51,7 +67,13 @@ class LabHost:
 
     @property
     def image(self) -> str:
-        return f"{IMAGE_PREFIX}/{CLOUD_RECIPE}:latest" if self.cloud_init else SYSTEMD_IMAGE
+        return f"{IMAGE_PREFIX}/{CLOUD_RECIPE if self.cloud_init else APP_RECIPE}:latest"
+
+    @property
+    def first_contact(self) -> bool:
+        """Reached at its address on the lab network until the wireguard play joins it (an app
+        host); the monitoring server is on the tunnel from its first boot (cloud-init)."""
+        return not self.cloud_init
 
 
 HOSTS: tuple[LabHost, ...] = (
@@ -68,6 +90,13 @@ def lab_state() -> Path:
     """Everything the lab keeps between runs (moto pid/port, Terraform state, vault password)."""
     path = state_dir() / "lab"
     path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def access_dir() -> Path:
+    """The lab's access keys (operator WireGuard key, admin SSH key, known_hosts), mode 0700."""
+    path = lab_state() / "access"
+    path.mkdir(mode=0o700, exist_ok=True)
     return path
 
 

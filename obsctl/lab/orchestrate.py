@@ -1,8 +1,10 @@
 """`obsctl lab up|down|status`: the platform's main job against the local embedded default.
 
-up = lab network -> moto (local AWS, on the network's gateway) -> terraform apply (envs/lab.tfvars)
+up = lab network -> moto (local AWS, on the network's gateway) -> access keys (operator WireGuard
+key, admin SSH key) -> terraform apply (envs/lab.tfvars + the keys' public halves)
 -> mon-1's NoCloud seed from the launched instance's user_data + its data volume (loop device) ->
-lab host containers -> cloud-init on mon-1 (the user_data, checked) -> secrets ->
+lab host containers -> cloud-init on mon-1 (the user_data, checked) -> this machine joins the
+tunnel as the operator peer (hub key from SSM) and logs in to mon-1 over SSH -> secrets ->
 inventories/lab/hosts.yml -> lab_demo.yml (demo workload, Docker on mon-1) -> side-load the
 Debian-built substitute images -> ansible-playbook ansible/site.yml -> verify. Every phase is
 idempotent, so a second `up` changes nothing (the site.yml PLAY RECAP must show changed=0).
@@ -20,17 +22,21 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from obsctl import images, localaws, tools
 from obsctl.errors import ObsError
-from obsctl.lab import boot, docker, recap, secrets
+from obsctl.lab import access, boot, docker, recap, secrets
 from obsctl.lab import inventory as lab_inventory
 from obsctl.lab import terraform as lab_terraform
 from obsctl.lab.layout import (
+    ADMIN_USER,
+    APP_RECIPE,
+    AUTHORIZED_KEYS_DIR,
     CLOUD_RECIPE,
     GATEWAY,
     HOSTS,
+    OPERATOR_INTERFACE,
     SUBSTITUTE_RECIPES,
     inventory_dir,
     lab_state,
@@ -39,6 +45,9 @@ from obsctl.lab.layout import (
     vault_password_file,
 )
 from obsctl.paths import repo_root
+
+if TYPE_CHECKING:
+    from obsctl import verify
 
 
 @dataclass
@@ -151,16 +160,24 @@ def up(stream: bool = True, run_verify: bool = True, echo: Callable[[str], None]
     with t.phase("preflight"):
         preflight()
     aws = start_local_aws(t, state)
+    with t.phase("access keys") as note:
+        keys = access.ensure_keys()
+        note.append(f"operator {keys.wg_public[:8]}..., admin key {keys.ssh_private.name}")
     with t.phase("terraform apply") as note:
-        outputs = lab_terraform.apply(aws, state)
+        outputs = lab_terraform.apply(aws, state, access.terraform_variables(keys))
         (state / "terraform-outputs.json").write_text(json.dumps(outputs, indent=2, sort_keys=True), encoding="utf-8")
         note.append(f"instance {outputs.get('monitoring_instance_id', '?')}, EIP {outputs.get('monitoring_public_ip')}")
     with t.phase("images") as note:
-        wanted = [CLOUD_RECIPE, *SUBSTITUTE_RECIPES]
+        wanted = [CLOUD_RECIPE, APP_RECIPE, *SUBSTITUTE_RECIPES]
         built = images.build_all([r for r in wanted if (images.recipes_dir() / r).is_dir()])
         docker.require_base_image()
         note.append(f"{len(built)} checked")
-    start_hosts(t, aws, outputs)
+    start_hosts(t, aws, outputs, keys)
+    with t.phase("operator tunnel") as note:
+        note.append(f"{OPERATOR_INTERFACE} {access.ensure_tunnel(keys, aws, outputs)}")
+        tunnel = str(outputs["monitoring_tunnel_address"])
+        took = access.wait_ssh(tunnel, keys)
+        note.append(f"ssh {ADMIN_USER}@{tunnel} ok after {took:.1f}s")
     with t.phase("secrets + inventory") as note:
         if secrets.ensure(vault_file(), vault_password_file()):
             note.append("lab secrets generated")
@@ -210,9 +227,15 @@ def start_local_aws(t: Timings, state: Path) -> localaws.LocalAws:
     return aws
 
 
-def start_hosts(t: Timings, aws: localaws.LocalAws, outputs: dict[str, Any]) -> None:
+def start_hosts(t: Timings, aws: localaws.LocalAws, outputs: dict[str, Any], keys: access.Keys) -> None:
     """Seed mon-1 with the launched instance's user_data, start the hosts, wait for cloud-init."""
     extra: dict[str, list[str]] = {}
+    for host in HOSTS:
+        if host.first_contact:
+            # The one stand-in for "the customer's existing server": its admin login accepts the
+            # lab's key (on a real server the operator's key is already authorized).
+            pub = keys.ssh_private.with_suffix(".pub")
+            extra[host.name] = ["-v", f"{pub}:{AUTHORIZED_KEYS_DIR}/{ADMIN_USER}:ro"]
     with t.phase("user_data + data volume") as note:
         instance_id = str(outputs["monitoring_instance_id"])
         for host in HOSTS:
@@ -267,19 +290,30 @@ def verify_lab(echo: Callable[[str], None] = print) -> int:
     from obsctl import verify  # noqa: PLC0415 - keeps `lab status` light
 
     hosts = verify.load_inventory(inventory_dir(), vault_password_file())
-    transport = verify.DockerTransport(
-        containers={h.name: str(h.vars.get("ansible_host", h.name)) for h in hosts},
-        monitoring_host=monitoring_host().name,
-    )
+    transport = tunnel_transport(hosts)
     password = secrets.read(vault_file(), vault_password_file()).get("vault_grafana_admin_password")
-    report = verify.verify(hosts, transport, password)
+    report = verify.verify(hosts, transport, password, local_wg=verify.local_handshakes())
     echo(report.render())
     return 1 if report.failed else 0
 
 
+def tunnel_transport(hosts: list[verify.Host]) -> verify.TunnelTransport:
+    """As in prod: HTTP to mon-1's tunnel address from this machine, host commands through
+    Ansible over SSH at the tunnel addresses."""
+    from obsctl import verify  # noqa: PLC0415 - keeps `lab status` light
+
+    mon = next(h for h in hosts if h.name == monitoring_host().name)
+    return verify.TunnelTransport(
+        inventory_dir(), str(mon.vars["wireguard_address"]), ["--vault-password-file", str(vault_password_file())]
+    )
+
+
 def down(echo: Callable[[str], None] = print) -> list[str]:
     state = lab_state()
-    removed = docker.remove_all()
+    removed = []
+    if access.remove_tunnel():
+        removed.append(f"WireGuard interface {OPERATOR_INTERFACE} (this machine's operator peer)")
+    removed += docker.remove_all()
     for host in HOSTS:
         # After the container is gone: the loop device is free to detach, then its file goes
         # with the state directory.

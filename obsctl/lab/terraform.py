@@ -42,18 +42,19 @@ def lab_terraform(aws: LocalAws, state: Path) -> Terraform:
     return Terraform(repo_root() / "terraform", env=env, cli_config=cli_config(state))
 
 
-def apply(aws: LocalAws, state: Path) -> dict[str, Any]:
-    """init (state bucket in the emulator) + apply; returns the root outputs."""
+def apply(aws: LocalAws, state: Path, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    """init (state bucket in the emulator) + apply; returns the root outputs. ``variables`` (the
+    lab's generated public keys) override the discarded placeholders of envs/lab.tfvars."""
     envs = repo_root() / "terraform" / "envs"
     aws.ensure_bucket(STATE_BUCKET)
     tf = lab_terraform(aws, state)
     tf.init(backend=True, backend_config=envs / "lab.s3.tfbackend")
-    tf.apply(var_files=[envs / "lab.tfvars"])
+    tf.apply(var_files=[envs / "lab.tfvars"], variables=variables)
     return tf.output()
 
 
-def destroy(aws: LocalAws, state: Path) -> None:
+def destroy(aws: LocalAws, state: Path, variables: dict[str, Any] | None = None) -> None:
     envs = repo_root() / "terraform" / "envs"
     tf = lab_terraform(aws, state)
     tf.init(backend=True, backend_config=envs / "lab.s3.tfbackend")
-    tf.destroy(var_files=[envs / "lab.tfvars"])
+    tf.destroy(var_files=[envs / "lab.tfvars"], variables=variables)

@@ -13,8 +13,10 @@ wireguard_ingress_cidrs = ["0.0.0.0/0"]
 wireguard_network       = "10.100.0.0/24"
 wireguard_address       = "10.100.0.1"
 
-# A syntactically valid key whose private half was discarded: mon-1's first boot puts this peer in
-# wg0.conf, but nothing can handshake as it; site.yml's wireguard role then owns the peer list.
+# Placeholders for `terraform plan` alone: `obsctl lab up` overrides both lists with the public
+# halves of the keys it generates per lab (.obs/lab/access/, obsctl/lab/access.py), so mon-1's
+# cloud-init puts this machine's operator peer into wg0 and authorizes its admin SSH key. The
+# operator's address here is the one the lab uses (obsctl/lab/layout.py OPERATOR_ADDRESS, tested).
 wireguard_operator_peers = [
   { name = "lab-operator", public_key = "dq9E0mKfdNV6nPy5M9r+vBEd7iy845xJTsetODi/8DY=", address = "10.100.0.200" },
 ]
@@ -29,7 +31,7 @@ data_volume_final_snapshot = false
 loki_bucket_enabled       = false
 loki_bucket_force_destroy = true
 
-# No instance boots in the emulator, so nobody logs in: a syntactically valid public key whose
-# private half was discarded, and no SSM agent (nothing to break into; no SSM policy either).
+# A syntactically valid public key whose private half was discarded (overridden by `obsctl lab up`,
+# see above), and no SSM agent (not in any reachable registry here; no SSM policy either).
 admin_ssh_public_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMEwKnMqdgWMTAAnVFhhYLp0iNHAI2rI6V62FnWPrFas lab-discarded"]
 ssm_agent             = null

@@ -105,17 +105,40 @@ def test_no_plaintext_vault_is_tracked() -> None:
             assert (REPO / path).read_text().startswith("$ANSIBLE_VAULT;"), f"{path} is committed unencrypted"
 
 
-def test_lab_hosts_are_reached_with_docker_exec() -> None:
+def test_lab_hosts_are_reached_over_ssh_at_their_tunnel_address() -> None:
+    """As in prod (issue 12): no docker connection plugin, SSH as admin at the tunnel address."""
     hostvars = inventory("lab")["_meta"]["hostvars"]
-    for name, hv in hostvars.items():
-        assert hv["ansible_connection"] == "community.docker.docker"
-        assert hv["ansible_host"] == f"obs-lab-{name}"
-        assert hv["ansible_python_interpreter"] == "/usr/bin/python3"
+    for hv in hostvars.values():
+        assert hv.get("ansible_connection", "ssh") == "ssh"
+        assert hv["ansible_host"] == hv["wireguard_address"]
+        assert hv["ansible_user"] == "admin"
+        assert hv["ansible_become"] is True
+        assert hv["ansible_ssh_private_key_file"].endswith("/.obs/lab/access/id_ed25519")
+        assert "obs_lab_python_interpreter" in hv["ansible_python_interpreter"]
     assert hostvars["mon-1"]["wireguard_address"] == "10.100.0.1"
     assert hostvars["app-1"]["wireguard_address"] == "10.100.0.11"
+    # app-1 comes in by first contact at its lab-network address; mon-1 is on the tunnel from boot.
+    assert ipaddress.ip_address(hostvars["app-1"]["obs_first_contact_address"]) in ipaddress.ip_network(
+        "172.30.99.0/24"
+    )
+    assert "obs_first_contact_address" not in hostvars["mon-1"]
     assert hostvars["app-1"]["obs_agent"] == "legacy"
     assert hostvars["mon-1"]["docker_package_source"] == "debian"
     assert hostvars["mon-1"]["docker_storage_driver"] == "vfs"
+    # The hub forwards, so the controller (operator peer) reaches app-1 through mon-1.
+    assert hostvars["mon-1"]["wireguard_hub_forwarding"] is True
+
+
+@pytest.mark.parametrize("env", ["prod", "dev"])
+def test_app_hosts_have_a_first_contact_address(env: str) -> None:
+    """An app host joins the tunnel during the wireguard play: the first run needs another way in."""
+    data = inventory(env)
+    hostvars = data["_meta"]["hostvars"]
+    for name in group_hosts(data, "app"):
+        assert ipaddress.ip_address(hostvars[name]["obs_first_contact_address"]), name
+        assert hostvars[name]["obs_first_contact_address"] != hostvars[name]["wireguard_address"]
+    for name in group_hosts(data, "monitoring"):
+        assert "obs_first_contact_address" not in hostvars[name], "the monitoring server is on the tunnel from boot"
 
 
 def test_lab_compose_plugin_src_is_the_venv_binary() -> None:

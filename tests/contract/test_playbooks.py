@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,8 @@ def require_roles() -> None:
 def test_site_imports_the_parts_in_order() -> None:
     plays = yaml.safe_load(SITE.read_text())
     assert [p["ansible.builtin.import_playbook"] for p in plays] == [
+        # First: a spoke that has not joined the tunnel is reached at its first-contact address.
+        "playbooks/first_contact.yml",
         "playbooks/preflight.yml",
         "playbooks/wireguard.yml",
         "playbooks/monitoring.yml",
@@ -214,3 +218,91 @@ def test_alloy_role_argument_spec_refuses_a_mistyped_obs_agent(tmp_path: Path, a
         assert proc.returncode != 0
         flat = " ".join(proc.stdout.split())
         assert "obs_agent" in flat and "alloy, legacy" in flat, proc.stdout
+
+
+FIRST_CONTACT = REPO / "ansible" / "playbooks" / "first_contact.yml"
+
+
+def _ssh_banner_double() -> tuple[socket.socket, int]:
+    """A test double of an SSH server: it only sends the identification line the probe reads."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(b"SSH-2.0-test-double\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server, server.getsockname()[1]
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_first_contact_uses_the_existing_address_only_where_the_tunnel_does_not_answer(tmp_path: Path) -> None:
+    server, open_port = _ssh_banner_double()
+    closed = _closed_port()
+    try:
+        inv = tmp_path / "hosts.yml"
+        common = {"ansible_connection": "local", "obs_first_contact_probe_timeout": 1}
+        inv.write_text(
+            yaml.safe_dump(
+                {
+                    "all": {
+                        "hosts": {
+                            "joined": {**common, "ansible_host": "127.0.0.1", "ansible_port": open_port},
+                            "fresh": {
+                                **common,
+                                "ansible_host": "127.0.0.1",
+                                "ansible_port": closed,
+                                "obs_first_contact_address": "127.0.0.2",
+                            },
+                        }
+                    }
+                }
+            )
+        )
+        playbook = tmp_path / "pb.yml"
+        playbook.write_text(
+            yaml.safe_dump(
+                [
+                    {"ansible.builtin.import_playbook": str(FIRST_CONTACT)},
+                    {
+                        "name": "Show the address",
+                        "hosts": "all",
+                        "gather_facts": False,
+                        "tasks": [
+                            {"ansible.builtin.debug": {"msg": "ADDRESS {{ inventory_hostname }} {{ ansible_host }}"}}
+                        ],
+                    },
+                ]
+            )
+        )
+        proc = ansible_playbook("-i", str(inv), str(playbook))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "ADDRESS joined 127.0.0.1" in proc.stdout
+        assert "ADDRESS fresh 127.0.0.2" in proc.stdout
+        assert "first contact: fresh reached at 127.0.0.2" in proc.stdout
+        assert "first contact: joined" not in proc.stdout
+
+        # A host that answers nowhere and has no first-contact address: refused with the fix named.
+        inv.write_text(
+            yaml.safe_dump(
+                {"all": {"hosts": {"lost": {**common, "ansible_host": "127.0.0.1", "ansible_port": closed}}}}
+            )
+        )
+        proc = ansible_playbook("-i", str(inv), str(playbook))
+        assert proc.returncode != 0
+        assert "lost: nothing answers SSH at 127.0.0.1" in proc.stdout
+        assert "obs_first_contact_address" in proc.stdout
+    finally:
+        server.close()

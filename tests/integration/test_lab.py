@@ -1,5 +1,7 @@
-"""`make lab` end to end: up (cold) -> mon-1 booted Terraform's user_data -> up again (site.yml
-must report changed=0) -> verify -> second-day drill -> reboot drill -> down. ONE lab for all of it.
+"""`make lab` end to end: up (cold) -> mon-1 booted Terraform's user_data -> Ansible reached every
+host over SSH at its tunnel address from this machine's operator peer, app-1 first by first contact
+-> up again (site.yml must report changed=0) -> verify -> second-day drill -> reboot drill -> down.
+ONE lab for all of it.
 
 Runs the real thing: moto + `terraform apply`, systemd containers on a private Docker network,
 ansible-playbook lab_demo.yml and site.yml, `obsctl verify`. It skips, with the reason, where this
@@ -109,6 +111,68 @@ def _assert_mon_booted_terraform_user_data() -> None:
     assert published == _mon("wg", "show", "wg0", "public-key").strip()
 
 
+def _ssh_connections() -> dict[str, str]:
+    """SSH_CONNECTION of an Ansible login to every lab host (as admin, without sudo, which drops it)."""
+    proc = subprocess.run(
+        [
+            tool("ansible"),
+            "all",
+            "-i",
+            "inventories/lab",
+            "--vault-password-file",
+            str(REPO / ".obs" / "lab" / "vault-password"),
+            "-e",
+            "ansible_become=false",
+            "-m",
+            "ansible.builtin.command",
+            "-a",
+            "printenv SSH_CONNECTION",
+            "-o",
+        ],
+        cwd=REPO,
+        env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg")),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    found = {}
+    for line in proc.stdout.splitlines():
+        host, _, rest = line.partition(" | ")
+        found[host.strip()] = rest.split("(stdout)", 1)[-1].strip()
+    return found
+
+
+def _assert_ansible_reaches_hosts_over_the_tunnel() -> None:
+    """Ansible logs in over SSH at each host's tunnel address, from this machine's operator peer."""
+    hosts_yml = (REPO / "inventories" / "lab" / "hosts.yml").read_text(encoding="utf-8")
+    assert "community.docker" not in hosts_yml
+    operator = "10.100.0.200"
+    tunnel = {"mon-1": "10.100.0.1", "app-1": "10.100.0.11"}
+    connections = _ssh_connections()
+    for host, address in tunnel.items():
+        client, _, server, port = connections[host].split()
+        assert (client, server, port) == (operator, address, "22"), f"{host}: SSH_CONNECTION {connections[host]}"
+
+
+def _assert_app_came_in_by_first_contact() -> None:
+    """The cold run reached app-1 at its lab-network address until the wireguard play joined it;
+    mon-1 was on the tunnel from its first boot."""
+    site = (REPO / ".obs" / "lab" / "logs" / "site.log").read_text(encoding="utf-8")
+    assert "first contact: app-1 reached at 172.30.99.11" in site, "site.yml did not use app-1's first-contact address"
+    assert "joined: app-1 reached at its tunnel address 10.100.0.11" in site
+    assert "first contact: mon-1" not in site
+    journal = subprocess.run(
+        ["docker", "exec", "obs-lab-app-1", "journalctl", "-u", "ssh", "--no-pager", "-o", "cat"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    assert "Accepted publickey for admin from 172.30.99.1 " in journal, "no first-contact login on app-1"
+    assert "Accepted publickey for admin from 10.100.0.200 " in journal, "no login on app-1 through the tunnel"
+
+
 @pytest.mark.slow
 def test_lab_end_to_end() -> None:
     _require_prerequisites()
@@ -120,11 +184,15 @@ def test_lab_end_to_end() -> None:
         assert sorted(_containers()) == ["obs-lab-app-1", "obs-lab-mon-1"]
         assert "    cloud-init: " in out
         _assert_mon_booted_terraform_user_data()
+        _assert_app_came_in_by_first_contact()
+        _assert_ansible_reaches_hosts_over_the_tunnel()
 
         code, out = _obsctl("lab", "up", "--quiet", "--expect-no-changes", log_name="lab-up-warm.log")
         assert code == 0, f"second `obsctl lab up` was not idempotent or failed:\n{out[-4000:]}"
         assert "site.yml: ok=" in out
         assert "changed=0" in out.split("site.yml: ok=", 1)[1].splitlines()[0]
+        # A warm run finds every host on the tunnel: no first contact any more.
+        assert "first contact:" not in (REPO / ".obs" / "lab" / "logs" / "site.log").read_text(encoding="utf-8")
 
         code, out = _obsctl("verify", "-i", "inventories/lab", log_name="lab-verify.log")
         assert code == 0, f"`obsctl verify -i inventories/lab` found failures:\n{out}"
@@ -146,3 +214,5 @@ def test_lab_end_to_end() -> None:
     assert net.returncode != 0, "the lab network is still there after `lab down`"
     assert not (REPO / "inventories" / "lab" / "group_vars" / "all" / "vault.yml").exists()
     assert not Path(REPO / ".obs" / "lab" / "localaws.json").exists()
+    link = subprocess.run(["ip", "link", "show", "dev", "obslab0"], capture_output=True, check=False)
+    assert link.returncode != 0, "this machine's operator interface is still there after `lab down`"

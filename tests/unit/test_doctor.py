@@ -54,6 +54,15 @@ def test_chromium_is_required_and_installed_by_the_bootstrap(monkeypatch: pytest
     assert "chromium" in packages.split()
 
 
+def test_ssh_client_is_required_for_the_tunnel_logins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(doctor.shutil, "which", lambda name: "/usr/bin/ssh" if name == "ssh" else None)
+    result = doctor.check_ssh_client()
+    assert not result.ok
+    assert "ssh-keygen" in result.detail
+    assert "openssh-client" in result.fix
+    assert doctor.check_ssh_client in doctor.CHECKS
+
+
 def test_render_shows_fix_only_for_failures() -> None:
     text = doctor.render(
         [

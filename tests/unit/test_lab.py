@@ -7,9 +7,12 @@ as Docker 20.10 prints them); the real end-to-end run is tests/integration/test_
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
+import shutil
 import subprocess
 
+import pytest
 import yaml
 
 from obsctl.lab import boot, docker, drills, inventory, orchestrate, recap, secrets
@@ -71,7 +74,12 @@ def test_monitoring_container_gets_dind_capabilities_but_not_privileged():
         assert argv[argv.index("--ip") + 1] in {h.lab_ip for h in HOSTS}
     # mon-1 is the instance that boots Terraform's user_data: the image with cloud-init.
     assert mon[-2] == "obs/debian12-cloud:latest"
-    assert app[-2] == "obs/debian12-systemd:latest"
+    # app-1 stands for the customer's existing server: systemd base + sshd + an admin login.
+    assert app[-2] == "obs/debian12-ssh:latest"
+    # The hub forwards between tunnel peers (this machine reaches app-1 through mon-1); /proc/sys
+    # is read-only inside, so forwarding is set at creation, for the hub only.
+    assert mon[mon.index("--sysctl") + 1] == "net.ipv4.ip_forward=1"
+    assert "--sysctl" not in app
 
 
 def test_gateway_is_the_subnets_first_address_and_no_host_takes_it():
@@ -145,8 +153,24 @@ def test_inventory_renders_the_agreed_layout():
     data = yaml.safe_load(text)
     mon = data["all"]["children"]["monitoring"]["hosts"]["mon-1"]
     app = data["all"]["children"]["app"]["hosts"]["app-1"]
-    assert mon["ansible_host"] == "obs-lab-mon-1"
-    assert mon["wireguard_address"] == outputs["monitoring_tunnel_address"]
+    # As in prod: every host at its tunnel address over SSH, no docker connection plugin anywhere.
+    assert mon["ansible_host"] == mon["wireguard_address"] == outputs["monitoring_tunnel_address"]
+    assert app["ansible_host"] == app["wireguard_address"] == "10.100.0.11"
+    assert "ansible_connection" not in text
+    # app-1 comes in by first contact (its lab-network address) until the wireguard play joins it;
+    # mon-1 is on the tunnel from its first boot (cloud-init), so it has no first-contact address.
+    assert app["obs_first_contact_address"] == next(h.lab_ip for h in HOSTS if h.name == "app-1")
+    assert "obs_first_contact_address" not in mon
+    login = data["all"]["vars"]
+    assert login["ansible_user"] == "admin"
+    assert login["ansible_become"] is True
+    assert login["ansible_ssh_private_key_file"].endswith("/.obs/lab/access/id_ed25519")
+    assert "StrictHostKeyChecking=accept-new" in login["ansible_ssh_common_args"]
+    # The wireguard role keeps this machine's operator peer in mon-1's wg0 (or site.yml would cut
+    # the controller off the tunnel it runs through).
+    [peer] = login["wireguard_operator_peers"]
+    assert (peer["name"], peer["address"]) == ("lab-operator", "10.100.0.200")
+    assert "operator.pub" in peer["public_key"]
     # The tunnel endpoint is mon-1's address on the lab network, not the emulator's Elastic IP.
     assert mon["wireguard_endpoint"] == monitoring_host().lab_ip
     assert mon["monitoring_stack_missing_image_policy"] == "skip"
@@ -201,3 +225,67 @@ def test_tunnel_listeners_only_on_the_tunnel_address():
         "LISTEN 0      4096     10.100.0.11:9100       0.0.0.0:*\n"
     )
     assert drills.tunnel_listeners(ss, "10.100.0.1") == {"10.100.0.1:9090", "10.100.0.1:9115"}
+
+
+@pytest.mark.skipif(shutil.which("wg") is None or shutil.which("ssh-keygen") is None, reason="needs wg and ssh-keygen")
+def test_access_keys_are_generated_once_private_halves_0600_and_only_public_halves_go_to_terraform(tmp_path):
+    from obsctl.lab import access  # noqa: PLC0415
+
+    keys = access.ensure_keys(tmp_path)
+    assert access.ensure_keys(tmp_path) == keys, "a second `lab up` must reuse the lab's keys"
+    for private in (keys.ssh_private, keys.wg_private):
+        assert private.stat().st_mode & 0o777 == 0o600
+    variables = access.terraform_variables(keys)
+    text = json.dumps(variables)
+    assert keys.wg_private.read_text(encoding="utf-8").strip() not in text
+    assert keys.ssh_private.read_text(encoding="utf-8").splitlines()[1] not in text
+    assert variables["admin_ssh_public_keys"] == [keys.ssh_public]
+    assert keys.ssh_public.startswith("ssh-ed25519 AAAA")
+    [peer] = variables["wireguard_operator_peers"]
+    assert peer["public_key"] == keys.wg_public
+    assert re.fullmatch(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=", keys.wg_public)
+    # hosts.yml reads the operator's public key from this file at run time.
+    assert (tmp_path / access.WG_PUBLIC_KEY).read_text(encoding="utf-8").strip() == keys.wg_public
+
+
+def test_lab_tfvars_operator_placeholder_is_the_lab_operator():
+    # terraform/envs/lab.tfvars keeps a placeholder peer for `terraform plan`; `lab up` overrides
+    # its key. Its name and address must be the ones the lab's interface and hosts.yml use.
+    from obsctl.lab.layout import OPERATOR_ADDRESS, OPERATOR_NAME  # noqa: PLC0415
+
+    text = (REPO / "terraform/envs/lab.tfvars").read_text(encoding="utf-8")
+    peer = re.search(r'\{\s*name\s*=\s*"([^"]+)".*?address\s*=\s*"([^"]+)"\s*\}', text)
+    assert peer, "lab.tfvars has no wireguard_operator_peers entry"
+    assert peer.groups() == (OPERATOR_NAME, OPERATOR_ADDRESS)
+
+
+def test_operator_tunnel_config_peers_with_the_hub_over_the_whole_tunnel():
+    from obsctl.lab import access  # noqa: PLC0415
+
+    text = access.tunnel_config("PRIVATE=", "10.100.0.200", 24, "HUBKEY=", "172.30.99.10:51820", "10.100.0.0/24")
+    lines = dict(line.split(" = ", 1) for line in text.splitlines() if " = " in line and not line.startswith("#"))
+    assert lines == {
+        "Address": "10.100.0.200/24",
+        "PrivateKey": "PRIVATE=",
+        "PublicKey": "HUBKEY=",
+        "Endpoint": "172.30.99.10:51820",
+        "AllowedIPs": "10.100.0.0/24",
+        "PersistentKeepalive": str(access.KEEPALIVE),
+    }
+    assert text.index("[Interface]") < text.index("[Peer]")
+
+
+def test_app_image_has_sshd_and_the_admin_login_the_lab_authorizes():
+    from obsctl.lab.layout import ADMIN_USER, APP_RECIPE, AUTHORIZED_KEYS_DIR  # noqa: PLC0415
+
+    recipe = REPO / "molecule/images" / APP_RECIPE
+    dockerfile = (recipe / "Dockerfile").read_text(encoding="utf-8")
+    assert "openssh-server" in dockerfile
+    assert f"useradd --create-home --shell /bin/bash --groups sudo {ADMIN_USER}" in dockerfile
+    assert "rm -f /etc/ssh/ssh_host_*" in dockerfile, "host keys must be per container, not baked in"
+    sshd = (recipe / "sshd-lab.conf").read_text(encoding="utf-8")
+    assert f"{AUTHORIZED_KEYS_DIR}/%u" in sshd
+    assert "PasswordAuthentication no" in sshd
+    # The cloud image's default user is the AMI's, the login Terraform's keys are authorized for.
+    cloud = yaml.safe_load((REPO / "molecule/images/debian12-cloud/90-obs-lab.cfg").read_text(encoding="utf-8"))
+    assert cloud["system_info"]["default_user"]["name"] == ADMIN_USER
