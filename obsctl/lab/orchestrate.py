@@ -188,7 +188,9 @@ def up(stream: bool = True, run_verify: bool = True, echo: Callable[[str], None]
         demo = run_playbook(root / "ansible" / "playbooks" / "lab_demo.yml", logs / "lab_demo.log", echo, stream)
         note.append(demo.summary())
     with t.phase("side-load substitutes") as note:
-        for image in substitute_images():
+        if os.environ.get(UPSTREAM_IMAGES_ENV) == "1":
+            note.append(f"none ({UPSTREAM_IMAGES_ENV}=1: the pinned upstream images only)")
+        for image in [] if os.environ.get(UPSTREAM_IMAGES_ENV) == "1" else substitute_images():
             loaded = docker.sideload_image(monitoring_host().container, image)
             note.append(f"{image} {'loaded' if loaded else 'present'}")
     with t.phase("site.yml") as note:
@@ -270,10 +272,20 @@ def upstream_image(variable: str) -> str:
     return tools.pinned_image(variable)
 
 
+# Set by the online CI, where registries answer (the same switch the Molecule scenarios read).
+UPSTREAM_IMAGES_ENV = "OBS_UPSTREAM_IMAGES"
+
+
 def monitoring_vars() -> dict[str, Any]:
     """Lab-only settings of mon-1: skip what cannot be had here, and use a Debian-built substitute
     only where the pinned upstream image is neither present nor pullable (a machine with registry
-    access runs the real upstream images)."""
+    access runs the real upstream images).
+
+    With OBS_UPSTREAM_IMAGES=1 (the online CI, .github/workflows/ci.yml) every pinned upstream image
+    is required: no substitute, and a missing image fails site.yml (policy ``fail``) instead of
+    becoming a skip, so a wrong upstream tag is caught."""
+    if os.environ.get(UPSTREAM_IMAGES_ENV) == "1":
+        return {"monitoring_stack_missing_image_policy": "fail"}
     mon: dict[str, Any] = {"monitoring_stack_missing_image_policy": "skip"}
     present = set(substitute_images())
     for variable, recipe in _SUBSTITUTES.items():

@@ -215,6 +215,19 @@ def test_substitutes_only_where_the_upstream_image_cannot_be_had(monkeypatch):
     assert upstream_prom.startswith("prom/prometheus:v")
 
 
+def test_online_ci_requires_every_upstream_image(monkeypatch):
+    monkeypatch.setattr(orchestrate, "substitute_images", lambda: ["obs/prometheus-debian:latest"])
+    monkeypatch.setattr(orchestrate.images, "image_id", lambda ref: None)
+    monkeypatch.setattr(orchestrate.images, "try_pull", lambda ref: False)
+    monkeypatch.delenv(orchestrate.UPSTREAM_IMAGES_ENV, raising=False)
+    offline = orchestrate.monitoring_vars()
+    assert offline["monitoring_stack_missing_image_policy"] == "skip"
+    assert offline["monitoring_stack_prometheus_image"] == "obs/prometheus-debian:latest"
+    # Online CI: no substitute, and a missing upstream image fails the run instead of skipping.
+    monkeypatch.setenv(orchestrate.UPSTREAM_IMAGES_ENV, "1")
+    assert orchestrate.monitoring_vars() == {"monitoring_stack_missing_image_policy": "fail"}
+
+
 def test_tunnel_listeners_only_on_the_tunnel_address():
     # `ss -H -ltn` as iproute2 6.1 (bookworm) prints it.
     ss = (
