@@ -32,7 +32,18 @@ class PrometheusFile(Shape):
 
 
 # docs/conventions.md: job names and the labels each kind of target carries.
-KNOWN_JOBS = {"node", "spring", "nginx", "blackbox", "prometheus", "loki", "grafana", "blackbox-exporter", "alloy"}
+KNOWN_JOBS = {
+    "node",
+    "spring",
+    "nginx",
+    "blackbox",
+    "prometheus",
+    "loki",
+    "grafana",
+    "blackbox-exporter",
+    "alloy",
+    "analyzer",
+}
 REQUIRED_LABELS = {"node": {"instance", "host", "env"}, "spring": {"instance", "host", "app", "env"}}
 _ADDRESS_LIKE = re.compile(r"[:/]")
 

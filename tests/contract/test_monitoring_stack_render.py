@@ -34,6 +34,7 @@ SECRETS = {
     "monitoring_stack_discord_normal_webhook_url": "https://discord.invalid/api/webhooks/2/normal",
     "monitoring_stack_smtp_password": "contract-test-smtp",
     "monitoring_stack_annotation_token": "contract-test-token",
+    "monitoring_stack_analyzer_token": "contract-test-analyzer-token-0123456789",
 }
 TODAY = dt.datetime.now(dt.UTC).date()
 FUTURE = (TODAY + dt.timedelta(days=30)).isoformat()
@@ -257,8 +258,10 @@ def test_prometheus_flags_and_ports(legacy: Rendered) -> None:
         assert flag in command
     assert any(c.startswith("--storage.tsdb.retention.time=") for c in command)
     assert any(c.startswith("--storage.tsdb.retention.size=") for c in command)
-    for name, svc in stack["services"].items():
-        hosts = {p.rsplit(":", 2)[0] for p in svc["ports"]}
+    published = {name: svc["ports"] for name, svc in stack["services"].items() if "ports" in svc}
+    assert set(published) == {"prometheus", "loki", "grafana", "blackbox", "analyzer"}, "the report job has no port"
+    for name, ports in published.items():
+        hosts = {p.rsplit(":", 2)[0] for p in ports}
         assert hosts == {"10.100.0.1", "127.0.0.1"}, f"{name} published on {hosts}"
 
 
