@@ -108,7 +108,8 @@ def _check_service(name: str, service: dict[str, Any], problems: list[str]) -> f
             problems.append(f"service {name}: port {port!r} is published on every interface; bind it to an address")
     if service.get("profiles") == [JOB_PROFILE]:
         if service.get("restart") not in (None, "no"):
-            problems.append(f"service {name}: a job (profile {JOB_PROFILE}) must not restart (is {service['restart']!r})")
+            restart = service["restart"]
+            problems.append(f"service {name}: a job (profile {JOB_PROFILE}) must not restart (is {restart!r})")
     else:
         health = service.get("healthcheck")
         if not isinstance(health, dict) or health.get("disable") or not health.get("test"):

@@ -242,7 +242,7 @@ def test_p1_p2_reach_the_analyzer_with_the_credential(files: dict[str, Any], cat
         "authorization_credentials": f"${catalog.analyzer.credentials_env}",
     }
     assert not webhook["disableResolveMessage"], "the resolved notification closes the incident"
-    assert [r["type"] for r in points["discord-urgent"]][0] == "discord", "Discord is still paged"
+    assert points["discord-urgent"][0]["type"] == "discord", "Discord is still paged"
 
 
 def test_analyzer_without_a_credential_is_refused(catalog: cat.Catalog) -> None:
