@@ -67,12 +67,17 @@ setup: $(STAMP) ## create .venv with the pinned tools; installs nothing system-w
 doctor: $(STAMP) ## check every prerequisite and print the fix for each missing one
 	$(BIN)/obsctl doctor
 
-lock: ## regenerate requirements.lock (every package, with hashes) after editing requirements.txt
+lock: ## regenerate the locks (every package, with hashes) after editing requirements.txt or pyproject's extras
 	@test -x $(OBS_CACHE)/uv/bin/uv || { $(PYTHON) -m venv $(OBS_CACHE)/uv && $(OBS_CACHE)/uv/bin/pip install --quiet uv==$(UV_VERSION); }
 	$(OBS_CACHE)/uv/bin/uv pip compile requirements.txt --generate-hashes --universal --python-version 3.11 \
 	  --custom-compile-command "make lock" --quiet -o requirements.lock
 	$(OBS_CACHE)/uv/bin/uv pip compile requirements-checkov.txt --generate-hashes --universal --python-version 3.11 \
 	  --custom-compile-command "make lock" --quiet -o requirements-checkov.lock
+	@# The obsctl image of the monitoring host (roles/monitoring_stack) installs only the runtime tree of
+	@# the service extras, at the versions the venv above was tested with (-c requirements.lock).
+	$(OBS_CACHE)/uv/bin/uv pip compile pyproject.toml --extra analyzer --extra bot --extra reports \
+	  -c requirements.lock --generate-hashes --universal --python-version 3.11 \
+	  --custom-compile-command "make lock" --quiet -o requirements-runtime.lock
 
 $(CHECKOV_STAMP): requirements-checkov.lock
 	@echo "checkov: $(CHECKOV_VENV) from requirements-checkov.lock (hashes required)"

@@ -199,6 +199,45 @@ def check_stack_images(report: Report, docker_ps: str) -> None:
         report.add("stack", f"{name} running", "ok", f"{image} ({what})")
 
 
+# The report timers the monitoring_stack role installs (templates/systemd/obs-report.timer.j2).
+REPORT_TIMERS = ("obs-report-daily.timer", "obs-report-weekly.timer")
+_TIMER_PROPERTIES = ("Id", "LoadState", "ActiveState", "UnitFileState", "NextElapseUSecRealtime")
+
+
+def report_timers_command() -> list[str]:
+    return ["systemctl", "show", *REPORT_TIMERS, *(f"-p{p}" for p in _TIMER_PROPERTIES)]
+
+
+def check_report_timers(report: Report, systemctl_show: str) -> None:
+    """State and next run of each report timer, from `systemctl show` (one block per unit).
+
+    Installed but disabled is fine: the role keeps the timers off until a delivery is configured."""
+    blocks = [
+        dict(line.split("=", 1) for line in block.splitlines() if "=" in line) for block in systemctl_show.split("\n\n")
+    ]
+    by_id = {b.get("Id", ""): b for b in blocks if b.get("Id")}
+    for unit in REPORT_TIMERS:
+        props = by_id.get(unit, {})
+        load, active, enabled = (
+            props.get("LoadState", "?"),
+            props.get("ActiveState", "?"),
+            props.get("UnitFileState", ""),
+        )
+        next_run = props.get("NextElapseUSecRealtime", "").strip() or "none"
+        if load != "loaded":
+            report.add("reports", unit, "fail", f"not installed ({load}): run site.yml --tags monitoring")
+        elif enabled == "enabled" and active == "active":
+            report.add("reports", unit, "ok", f"enabled, active, next run {next_run}")
+        elif enabled != "enabled" and active != "active":
+            report.add(
+                "reports", unit, "ok", "installed, off until a delivery is configured (monitoring_stack_reports_*)"
+            )
+        else:
+            report.add(
+                "reports", unit, "warn", f"{enabled or 'unknown'} but {active}: re-run site.yml --tags monitoring"
+            )
+
+
 def build_version(payload: dict[str, Any] | None) -> str | None:
     """`/api/v1/status/buildinfo` (Prometheus, Loki): the running version, or None."""
     data = (payload or {}).get("data") or payload or {}
@@ -405,6 +444,12 @@ def verify(
         check_stack_images(report, out)
     else:
         report.add("stack", "containers", "fail", f"`docker ps` on {mon.name} failed (exit {code})")
+
+    code, out, err = transport.host_command(mon.name, report_timers_command())
+    if code == 0:
+        check_report_timers(report, out)
+    else:
+        report.add("reports", "timers", "fail", f"`systemctl show` on {mon.name} failed (exit {code}): {err[-160:]}")
 
     _check_tunnels(report, [h for h in hosts if h.name in reachable], transport, local_wg)
     _check_agents(report, [h for h in hosts if h.name in reachable], transport)

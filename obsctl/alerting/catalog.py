@@ -53,6 +53,8 @@ class Integration:
     enabled: bool
     env: str
     severities: tuple[str, ...]
+    # Environment variable holding the Authorization credential Grafana sends (analyzer only).
+    credentials_env: str = ""
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,7 @@ class _IntegrationShape(Shape):
     enabled: bool | None = None
     addresses_env: str | None = None
     url_env: str | None = None
+    credentials_env: str | None = None
     severities: list[str] | None = None
 
 
@@ -275,6 +278,7 @@ def _integration(raw: dict[str, Any], env_key: str) -> Integration:
         enabled=bool(raw.get("enabled", False)),
         env=str(raw.get(env_key, "")),
         severities=tuple(str(s) for s in raw.get("severities", ())),
+        credentials_env=str(raw.get("credentials_env", "")),
     )
 
 
@@ -370,6 +374,13 @@ def _settings_problems(catalog: Catalog) -> list[str]:
             problems.append(f"{name}: enabled but its environment variable name '{integration.env}' is invalid")
         problems.extend(
             f"{name}.severities: unknown severity '{s}'" for s in integration.severities if s not in SEVERITIES
+        )
+    # The analyzer answers 401 to a request without its credential: an enabled webhook without one
+    # would deliver nothing.
+    if catalog.analyzer.enabled and not re.fullmatch(r"[A-Z][A-Z0-9_]*", catalog.analyzer.credentials_env):
+        problems.append(
+            f"analyzer: enabled but credentials_env '{catalog.analyzer.credentials_env}' is not an environment "
+            "variable name (the Authorization credential Grafana sends, e.g. INCIDENT_ANALYZER_TOKEN)"
         )
     return problems
 

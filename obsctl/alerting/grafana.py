@@ -195,11 +195,20 @@ def contact_points(catalog: Catalog, *, email: bool = False) -> dict[str, Any]:
                 }
             )
         if catalog.analyzer.enabled and covered & set(catalog.analyzer.severities):
+            settings = {"url": f"${catalog.analyzer.env}", "httpMethod": "POST"}
+            if catalog.analyzer.credentials_env:
+                # Grafana's webhook notifier sends "Authorization: <scheme> <credentials>" (a secure
+                # setting, stored encrypted); the analyzer compares it in constant time.
+                settings |= {
+                    "authorization_scheme": "Bearer",
+                    "authorization_credentials": f"${catalog.analyzer.credentials_env}",
+                }
             receivers.append(
                 {
                     "uid": f"analyzer-{channel}",
                     "type": "webhook",
-                    "settings": {"url": f"${catalog.analyzer.env}", "httpMethod": "POST"},
+                    "settings": settings,
+                    # The resolved notification closes the incident and posts the short follow-up.
                     "disableResolveMessage": False,
                 }
             )

@@ -29,6 +29,7 @@ VAULT_KEYS = (
     "vault_discord_normal_webhook_url",
     "vault_smtp_password",
     "vault_grafana_annotation_token",
+    "vault_analyzer_webhook_token",
 )
 
 
@@ -41,6 +42,7 @@ def generate_values() -> dict[str, str]:
         "vault_discord_normal_webhook_url": f"https://discord.invalid/api/webhooks/lab/{secrets.token_hex(16)}",
         "vault_smtp_password": secrets.token_urlsafe(24),
         "vault_grafana_annotation_token": f"glsa_lab_{secrets.token_hex(16)}",
+        "vault_analyzer_webhook_token": secrets.token_hex(32),
     }
 
 

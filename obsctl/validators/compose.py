@@ -1,4 +1,9 @@
-"""Compose file: ports bound to one address (never 0.0.0.0), health checks, memory limits within budget."""
+"""Compose file: ports bound to one address (never 0.0.0.0), health checks, memory limits within budget.
+
+A service only in the profile ``jobs`` is a one-off job (``docker compose run --rm``, e.g. the report
+timers): it needs no health check and no restart policy, but its memory limit counts in the budget
+because it runs beside everything else.
+"""
 
 from __future__ import annotations
 
@@ -43,6 +48,7 @@ class _Service(Shape):
     healthcheck: _Healthcheck | None = None
     mem_limit: Size | None = None
     deploy: _Deploy | None = None
+    profiles: list[str] | None = None
 
 
 class _Budget(Shape):
@@ -58,6 +64,7 @@ class ComposeFile(Shape):
     memory_budget: _Budget | None = Field(default=None, alias="x-obs-memory-budget")
 
 
+JOB_PROFILE = "jobs"
 _ALL_INTERFACES = {"", "0.0.0.0", "::", "[::]"}  # noqa: S104 (what the check looks for)
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
 _MIB_PER_UNIT = {"": 1 / (1024 * 1024), "b": 1 / (1024 * 1024), "k": 1 / 1024, "m": 1.0, "g": 1024.0}
@@ -100,13 +107,18 @@ def _check_service(name: str, service: dict[str, Any], problems: list[str]) -> f
         ip = _host_ip(port)
         if ip is not None and ip in _ALL_INTERFACES:
             problems.append(f"service {name}: port {port!r} is published on every interface; bind it to an address")
-    health = service.get("healthcheck")
-    if not isinstance(health, dict) or health.get("disable") or not health.get("test"):
-        problems.append(f"service {name}: no health check")
-    elif health["test"] == ["NONE"]:
-        problems.append(f"service {name}: health check disabled (NONE)")
-    if service.get("restart") != "unless-stopped":
-        problems.append(f"service {name}: restart should be unless-stopped (is {service.get('restart')!r})")
+    if service.get("profiles") == [JOB_PROFILE]:
+        if service.get("restart") not in (None, "no"):
+            restart = service["restart"]
+            problems.append(f"service {name}: a job (profile {JOB_PROFILE}) must not restart (is {restart!r})")
+    else:
+        health = service.get("healthcheck")
+        if not isinstance(health, dict) or health.get("disable") or not health.get("test"):
+            problems.append(f"service {name}: no health check")
+        elif health["test"] == ["NONE"]:
+            problems.append(f"service {name}: health check disabled (NONE)")
+        if service.get("restart") != "unless-stopped":
+            problems.append(f"service {name}: restart should be unless-stopped (is {service.get('restart')!r})")
     image = str(service.get("image", ""))
     if not image.startswith("obs/") and (image.endswith(":latest") or ":" not in image.rsplit("/", 1)[-1]):
         problems.append(f"service {name}: image {image!r} is not pinned to a version")

@@ -2,16 +2,14 @@
 
 Rendered by the role (tests/contract/test_monitoring_stack_render.py's render helpers) for the
 fixture inventory: the job targets the Compose service on the port of obs_common's port map (the
-analyzer's alerts and the LLM usage dashboard read this job), and the switch
-``monitoring_stack_analyzer_enabled`` removes it.
+analyzer's alerts and the LLM usage dashboard read this job), exactly when the Compose service
+runs.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from obsctl import common
 from tests.contract import test_monitoring_stack_render as stack
@@ -34,8 +32,12 @@ def test_the_analyzer_is_scraped_on_its_shared_port(tmp_path: Path) -> None:
     assert {"instance", "host", "env"} <= set(static["labels"])
 
 
-@pytest.mark.parametrize("switch", [False, "false"])
-def test_switching_the_analyzer_off_removes_its_job(tmp_path: Path, switch: object) -> None:
-    jobs = _jobs(tmp_path, {"monitoring_stack_analyzer_enabled": switch})
-    assert "analyzer" not in jobs
-    assert "prometheus" in jobs, "the rest of the configuration is still rendered"
+def test_the_job_is_scraped_exactly_when_the_service_runs(tmp_path: Path) -> None:
+    """One switch: the job comes from the same list of enabled services as the Compose service
+    (switching the analyzer off while Grafana routes to it is refused: test_monitoring_stack_services)."""
+    inv = stack._fixture_inventory(tmp_path)
+    rendered = stack.render(inv, tmp_path / "out", {"monitoring_stack_loki_v13_from": stack.FUTURE})
+    jobs = {j["job_name"] for j in rendered.yaml("prometheus/prometheus.yml")["scrape_configs"]}
+    services = set(rendered.yaml("compose.yml")["services"])
+    assert ("analyzer" in jobs) == ("analyzer" in services)
+    assert "analyzer" in services, f"the analyzer is on by default (services: {sorted(services)})"

@@ -25,6 +25,7 @@ SECRET_MAP = {
     "monitoring_stack_discord_normal_webhook_url": "vault_discord_normal_webhook_url",
     "monitoring_stack_smtp_password": "vault_smtp_password",
     "monitoring_stack_annotation_token": "vault_grafana_annotation_token",
+    "monitoring_stack_analyzer_token": "vault_analyzer_webhook_token",
 }
 
 

@@ -179,7 +179,7 @@ class Deployment:
 def _stack_render() -> Any:
     from tests.contract import test_monitoring_stack_render as stack  # noqa: PLC0415 - the sibling's render helpers
 
-    for name in ("render", "FUTURE"):
+    for name in ("render", "FUTURE", "LEGACY"):
         assert hasattr(stack, name), f"tests/contract/test_monitoring_stack_render.py has no {name} (interface changed)"
     return stack
 
@@ -189,8 +189,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Deployment:
     """prometheus.yml and every host's config.alloy, rendered once by the roles for inventories/prod."""
     stack = _stack_render()
     tmp = tmp_path_factory.mktemp("provenance")
-    # The inventory's own Loki switch date may have passed; that rule is tested elsewhere.
-    rendered = stack.render(INVENTORY, tmp / "stack", {"monitoring_stack_loki_v13_from": stack.FUTURE})
+    # The inventory's own Loki switch date may have passed, and its legacy Loki settings are left
+    # for the operator to write with `obsctl loki plan-migration` (the preflight refuses them empty):
+    # the plan of the Loki 2.9 package's own config stands in. Both rules are tested elsewhere.
+    rendered = stack.render(INVENTORY, tmp / "stack", {**stack.LEGACY, "monitoring_stack_loki_v13_from": stack.FUTURE})
     prometheus = rendered.yaml("prometheus/prometheus.yml")
     alloy = render_alloy_configs(tmp_path_factory.mktemp("provenance-alloy"), inventory_dir=INVENTORY)
     assert alloy, "no config.alloy rendered for inventories/prod"

@@ -35,7 +35,9 @@ def test_limits_plus_host_reserve_fit_a_t4g_small() -> None:
     print(f"  {'containers':22} {sum(limits.values()):5d}")
     print(f"  {'host reserve':22} {sum(reserved.values()):5d}")
     print(f"  {'total / host':22} {total:5d} / {T4G_SMALL_MIB}  (slack {T4G_SMALL_MIB - total})")
-    assert set(limits) == {"prometheus", "loki", "grafana", "blackbox"}, "every service has a limit"
+    assert set(limits) == {"prometheus", "loki", "grafana", "blackbox", "analyzer", "bot", "report"}, (
+        "every service and the report job have a limit"
+    )
     assert {"os", "dockerd", "alloy"} <= set(reserved), "the OS, dockerd and Alloy each keep memory"
     assert total <= T4G_SMALL_MIB
 

@@ -37,6 +37,7 @@ SECRETS = {
     "monitoring_stack_discord_normal_webhook_url": "https://discord.invalid/api/webhooks/2/normal",
     "monitoring_stack_smtp_password": "contract-test-smtp",
     "monitoring_stack_annotation_token": "contract-test-token",
+    "monitoring_stack_analyzer_token": "contract-test-analyzer-token-0123456789",
 }
 TODAY = dt.datetime.now(dt.UTC).date()
 FUTURE = (TODAY + dt.timedelta(days=30)).isoformat()
@@ -266,8 +267,10 @@ def test_prometheus_flags_and_ports(legacy: Rendered) -> None:
         assert flag in command
     assert any(c.startswith("--storage.tsdb.retention.time=") for c in command)
     assert any(c.startswith("--storage.tsdb.retention.size=") for c in command)
-    for name, svc in stack["services"].items():
-        hosts = {p.rsplit(":", 2)[0] for p in svc["ports"]}
+    published = {name: svc["ports"] for name, svc in stack["services"].items() if "ports" in svc}
+    assert set(published) == {"prometheus", "loki", "grafana", "blackbox", "analyzer"}, "the report job has no port"
+    for name, ports in published.items():
+        hosts = {p.rsplit(":", 2)[0] for p in ports}
         assert hosts == {"10.100.0.1", "127.0.0.1"}, f"{name} published on {hosts}"
 
 
@@ -325,13 +328,15 @@ def test_alert_email_is_switched_by_the_role_variables_alone(legacy: Rendered, t
     emailed = {
         grafana.contact_point_name(s.channel) for s in catalog.severities.values() if s.key in catalog.email.severities
     }
-    assert all(types == ["discord"] for types in _receiver_types(legacy).values()), "e-mail while SMTP is off"
+    # (P1/P2 also post to the incident analyzer's webhook: only e-mail depends on SMTP.)
+    assert all("email" not in types for types in _receiver_types(legacy).values()), "e-mail while SMTP is off"
     assert "GF_SMTP_ENABLED='false'" in legacy.text(".env")
 
     r = render(_fixture_inventory(tmp_path), tmp_path / "out", SMTP)
     types = _receiver_types(r)
     assert emailed and all("email" in types[name] for name in emailed)
-    assert all(kinds == ["discord"] for name, kinds in types.items() if name not in emailed)
+    assert all("email" not in kinds for name, kinds in types.items() if name not in emailed)
+    assert all("discord" in kinds for kinds in types.values())
     points = r.yaml("grafana/provisioning/alerting/contact-points.yml")["contactPoints"]
     [addresses] = {rc["settings"]["addresses"] for cp in points for rc in cp["receivers"] if rc["type"] == "email"}
     env = r.text(".env")

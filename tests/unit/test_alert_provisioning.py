@@ -178,7 +178,14 @@ def test_contact_points_use_defined_templates(files: dict[str, Any]) -> None:
 def test_only_the_documented_secrets_are_read_from_the_environment(files: dict[str, Any], catalog: cat.Catalog) -> None:
     text = (OUT / "contact-points.yml").read_text(encoding="utf-8").replace("$$", "")
     referenced = set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", text))
-    assert referenced == set(catalog.channels.values())
+    integrations = {catalog.analyzer.env, catalog.analyzer.credentials_env} if catalog.analyzer.enabled else set()
+    # The plain contact points carry no e-mail receiver; the variant the role deploys with SMTP on does.
+    assert referenced == set(catalog.channels.values()) | integrations
+    email_text = (OUT.parent / "alerting-email" / "contact-points.yml").read_text(encoding="utf-8").replace("$$", "")
+    email_referenced = set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", email_text))
+    email = {catalog.email.env} if catalog.email.enabled else set()
+    assert email_referenced == set(catalog.channels.values()) | integrations | email
+    referenced |= email_referenced
     env_template = REPO / "roles" / "monitoring_stack" / "templates" / "env.j2"
     if not env_template.exists():
         pytest.fail("roles/monitoring_stack/templates/env.j2 is missing: nothing supplies the channel variables")
@@ -234,10 +241,14 @@ def test_only_p1_mentions_here(catalog: cat.Catalog) -> None:
 
 
 def test_optional_integrations_are_added_only_when_enabled(catalog: cat.Catalog) -> None:
-    plain = dataclasses.replace(catalog, analyzer=dataclasses.replace(catalog.analyzer, enabled=False))
+    disabled = dataclasses.replace(
+        catalog,
+        email=dataclasses.replace(catalog.email, enabled=False),
+        analyzer=dataclasses.replace(catalog.analyzer, enabled=False),
+    )
     assert all(
-        r["type"] == "discord" for cp in grafana.contact_points(plain)["contactPoints"] for r in cp["receivers"]
-    ), "the plain contact points (SMTP off) carry no e-mail receiver"
+        r["type"] == "discord" for cp in grafana.contact_points(disabled)["contactPoints"] for r in cp["receivers"]
+    )
     enabled = dataclasses.replace(
         catalog,
         email=dataclasses.replace(catalog.email, enabled=True),
@@ -248,6 +259,30 @@ def test_optional_integrations_are_added_only_when_enabled(catalog: cat.Catalog)
     assert urgent["email"]["settings"]["addresses"] == f"${catalog.email.env}"
     assert urgent["webhook"]["settings"]["url"] == f"${catalog.analyzer.env}"
     assert [r["type"] for r in points["discord-normal"]] == ["discord"], "e-mail and analyzer cover P1/P2 only"
+
+
+def test_p1_p2_reach_the_analyzer_with_the_credential(files: dict[str, Any], catalog: cat.Catalog) -> None:
+    """The committed provisioning (issue 15 item 9): P1/P2 go to Discord AND the analyzer, which
+    answers 401 without the Authorization header Grafana builds from these two settings."""
+    assert catalog.analyzer.enabled
+    points = {cp["name"]: cp["receivers"] for cp in files["contact-points.yml"]["contactPoints"]}
+    urgent_severities = {s.key for s in catalog.severities.values() if s.channel == "urgent"}
+    assert urgent_severities == {"P1", "P2"}
+    webhook = next(r for r in points["discord-urgent"] if r["type"] == "webhook")
+    assert webhook["settings"] == {
+        "url": f"${catalog.analyzer.env}",
+        "httpMethod": "POST",
+        "authorization_scheme": "Bearer",
+        "authorization_credentials": f"${catalog.analyzer.credentials_env}",
+    }
+    assert not webhook["disableResolveMessage"], "the resolved notification closes the incident"
+    assert points["discord-urgent"][0]["type"] == "discord", "Discord is still paged"
+
+
+def test_analyzer_without_a_credential_is_refused(catalog: cat.Catalog) -> None:
+    broken = dataclasses.replace(catalog, analyzer=dataclasses.replace(catalog.analyzer, credentials_env=""))
+    problems = cat.validate(broken)
+    assert any("credentials_env" in p for p in problems), problems
 
 
 def test_rules_link_dashboards_that_exist(files: dict[str, Any], catalog: cat.Catalog) -> None:

@@ -166,6 +166,19 @@ def test_compose_missing_healthcheck_limit_and_unpinned_image(tmp_path: Path) ->
     assert any("not pinned" in p for p in problems)
 
 
+def test_compose_job_needs_no_health_check_but_counts_in_the_budget(tmp_path: Path) -> None:
+    job = {"image": "obs/obsctl:0.1.0-abc", "profiles": ["jobs"], "mem_limit": "1g"}
+    problems = compose.check(_write(tmp_path, _compose(report=job, prometheus=_svc(mem_limit="900m"))))
+    assert not any("health check" in p or "restart" in p for p in problems), problems
+    assert any("exceed the host" in p for p in problems), "the job's limit is counted"
+    restarting_job = job | {"restart": "always", "mem_limit": "64m"}
+    restarting = compose.check(_write(tmp_path, _compose(report=restarting_job), "r.yml"))
+    assert any("must not restart" in p for p in restarting), restarting
+    # Another profile is no excuse: only one-off jobs go without a health check.
+    other = compose.check(_write(tmp_path, _compose(bot=job | {"profiles": ["chatops"], "mem_limit": "64m"}), "o.yml"))
+    assert any("no health check" in p for p in other), other
+
+
 def test_compose_memory_sum_over_budget(tmp_path: Path) -> None:
     data = _compose(a=_svc(mem_limit="1g"), b=_svc(mem_limit="900m"))
     problems = compose.check(_write(tmp_path, data))

@@ -142,7 +142,7 @@ class LabTransportDouble:
     def __init__(self, prom_payload: dict) -> None:
         self.prom_payload = prom_payload
 
-    def host_command(self, host: str, argv: list[str]) -> tuple[int, str, str]:
+    def host_command(self, host: str, argv: list[str]) -> tuple[int, str, str]:  # noqa: PLR0911 - one answer per command
         if argv[0] == "cat" and argv[1] == verify.UNAVAILABLE_FILE:
             return 0, json.dumps([{"service": s, "reason": "no registry here"} for s in ("loki", "grafana")]), ""
         if argv[0] == "wg":
@@ -151,6 +151,8 @@ class LabTransportDouble:
             return 0, "active\n", ""
         if argv[:2] == ["docker", "ps"]:
             return 0, "monitoring-prometheus-1\tobs/prometheus-debian:latest\n", ""
+        if argv == verify.report_timers_command():
+            return 0, TIMERS_OFF, ""
         if argv == ["prometheus-node-exporter", "--version"]:
             return 0, "node_exporter, version 1.11.1 (branch: debian/sid)\n", ""
         return 1, "", "unexpected"
@@ -181,12 +183,42 @@ def test_full_run_reports_unavailable_services_and_passes():
     assert by[("wireguard", "app-1 handshakes")] == "ok"
     assert by[("agent", "app-1 node_exporter")] == "ok"
     assert by[("prometheus", "targets")] == "ok"
+    assert by[("reports", "obs-report-daily.timer")] == "ok"
     assert not report.failed
     assert "2 not available here" in report.render()
     versions = next(r for r in report.results if r.component == "versions")
     assert "prometheus 3.5.3+ds1" in versions.detail
     assert "blackbox_exporter 0.28.0" in versions.detail
     assert "app-1 prometheus-node-exporter 1.11.1" in versions.detail
+
+
+# `systemctl show <timers> -p...` as systemd prints it: one block per unit, a blank line between.
+TIMERS_OFF = (
+    "Id=obs-report-daily.timer\nLoadState=loaded\nActiveState=inactive\nUnitFileState=disabled\n"
+    "NextElapseUSecRealtime=\n\n"
+    "Id=obs-report-weekly.timer\nLoadState=loaded\nActiveState=inactive\nUnitFileState=disabled\n"
+    "NextElapseUSecRealtime=\n"
+)
+
+
+def test_report_timers_listed_with_state_and_next_run():
+    on = TIMERS_OFF.replace(
+        "ActiveState=inactive\nUnitFileState=disabled\nNextElapseUSecRealtime=",
+        "ActiveState=active\nUnitFileState=enabled\nNextElapseUSecRealtime=Thu 2026-12-03 00:00:00 UTC",
+    )
+    report = Report()
+    verify.check_report_timers(report, on)
+    assert [(r.check, r.status) for r in report.results] == [(t, "ok") for t in verify.REPORT_TIMERS]
+    assert all("next run Thu 2026-12-03 00:00:00 UTC" in r.detail for r in report.results)
+    off = Report()
+    verify.check_report_timers(off, TIMERS_OFF)
+    assert all(r.status == "ok" and "off until a delivery" in r.detail for r in off.results)
+    missing = Report()
+    verify.check_report_timers(missing, TIMERS_OFF.replace("LoadState=loaded", "LoadState=not-found", 1))
+    assert [r.status for r in missing.results] == ["fail", "ok"]
+    half = Report()
+    verify.check_report_timers(half, TIMERS_OFF.replace("UnitFileState=disabled", "UnitFileState=enabled", 1))
+    assert [r.status for r in half.results] == ["warn", "ok"]
 
 
 def test_full_run_fails_on_a_down_target():

@@ -24,7 +24,8 @@ PROJECT = "/opt/monitoring"
 DATA = "/var/lib/monitoring"
 LEGACY = "/var/lib/loki"
 TUNNEL = "10.100.0.1"
-PORTS = {"prometheus": 9090, "loki": 3100, "grafana": 3000, "blackbox": 9115}
+PORTS = {"prometheus": 9090, "loki": 3100, "grafana": 3000, "blackbox": 9115, "analyzer": 8095}
+ANALYZER_TOKEN = "molecule-analyzer-token-0123456789abcdef"  # molecule.yml
 MARKER = ".migrated-from-legacy.json"
 
 
@@ -54,7 +55,7 @@ def test_images_without_a_registry_are_recorded_not_faked(host) -> None:
     print(f"services not started, with the role's reason: {unavailable}")
     assert set(unavailable) <= {"grafana", "loki"}, "only the images this machine cannot have are missing"
     compose = yaml.safe_load(host.file(f"{PROJECT}/compose.yml").content_string)
-    assert set(compose["services"]) == set(PORTS) - set(unavailable)
+    assert set(compose["services"]) == set(PORTS) - set(unavailable) | {"report"}, "the bot is off (no token)"
 
 
 def test_online_runs_start_every_pinned_upstream_image(host) -> None:
@@ -106,7 +107,7 @@ def test_prometheus_targets_up_and_nothing_scraped_that_does_not_run(host) -> No
     for t in targets:
         by_job.setdefault(t["labels"]["job"], []).append(t["health"])
     print(f"targets by job: {by_job}")
-    expected = {"prometheus", "blackbox-exporter", "blackbox"}
+    expected = {"prometheus", "blackbox-exporter", "blackbox", "analyzer"}
     assert set(by_job) == expected, "grafana/loki jobs are absent because they do not run here"
     assert all(h == "up" for hs in by_job.values() for h in hs)
 
@@ -201,3 +202,104 @@ def test_config_change_reloaded_prometheus_without_restarting_anything(host) -> 
     assert "scrape_interval: 20s" in config, "the running Prometheus has the new config (via /-/reload)"
     reload_ok = _get(host, "http://127.0.0.1:9090/api/v1/query?query=prometheus_config_last_reload_successful")
     assert reload_ok["data"]["result"][0]["value"][1] == "1"
+
+
+# ---- the obsctl image and its services (issues 15, 17, 18) ----
+
+ALERTMANAGER_PAYLOAD = {
+    "receiver": "analyzer",
+    "status": "firing",
+    "alerts": [
+        {
+            "status": "firing",
+            "labels": {"alertname": "MoleculeDrill", "severity": "P3", "service": "molecule"},
+            "annotations": {"summary": "Molecule verifier drill (P3: recorded, not analysed)"},
+            "startsAt": "2026-12-01T09:00:00Z",
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus:9090/graph",
+            "fingerprint": "0123456789abcdef",
+        }
+    ],
+    "groupLabels": {"alertname": "MoleculeDrill"},
+    "commonLabels": {"alertname": "MoleculeDrill", "severity": "P3"},
+    "commonAnnotations": {},
+    "externalURL": "http://alertmanager:9093",
+    "version": "4",
+    "groupKey": '{}:{alertname="MoleculeDrill"}',
+    "truncatedAlerts": 0,
+}
+
+
+def _post_webhook(host, headers: str) -> str:
+    body = json.dumps(ALERTMANAGER_PAYLOAD).replace("'", "'\\''")
+    cmd = (
+        f"curl -sS -o /dev/null -w '%{{http_code}}' --max-time 10 -H 'Content-Type: application/json' {headers} "
+        f"-d '{body}' http://{TUNNEL}:{PORTS['analyzer']}/webhook"
+    )
+    return host.check_output(cmd).strip()
+
+
+def test_obsctl_image_built_on_the_host_from_the_package(host) -> None:
+    compose = yaml.safe_load(host.file(f"{PROJECT}/compose.yml").content_string)
+    image = compose["services"]["analyzer"]["image"]
+    inspect = json.loads(host.check_output(f"docker image inspect {image}"))[0]
+    size_mb = inspect["Size"] / 1e6
+    print(f"obsctl image {image}: {size_mb:.0f} MB, built {inspect['Created']}")
+    assert inspect["Config"]["User"] == "10200:10200", "the services run as the image's non-root user"
+    version = host.check_output(f"docker run --rm {image} --version")
+    assert version.startswith("obsctl "), version
+    # Only the runtime tree is installed: no test or deploy tool in the image.
+    frozen = host.check_output(f"docker run --rm --entrypoint /opt/obsctl/venv/bin/pip {image} freeze")
+    names = {line.split("==")[0].lower() for line in frozen.splitlines()}
+    assert {"fastapi", "uvicorn", "discord.py", "matplotlib", "cryptography"} <= names
+    assert not names & {"pytest", "ansible-core", "molecule", "ruff"}
+
+
+def test_analyzer_is_healthy_and_demands_the_credential(host) -> None:
+    assert _health(host, "analyzer") == "healthy"
+    assert _post_webhook(host, "") == "401", "no credential"
+    assert _post_webhook(host, "-H 'Authorization: Bearer wrong-token-wrong-token-00'") == "401"
+    # An Alertmanager-shaped notification with Grafana's credential: accepted at once (202).
+    assert _post_webhook(host, f"-H 'Authorization: Bearer {ANALYZER_TOKEN}'") == "202"
+    deadline = time.monotonic() + 60
+    while True:
+        metrics = host.check_output(f"curl -fsS --max-time 10 http://127.0.0.1:{PORTS['analyzer']}/metrics")
+        recorded = [
+            line for line in metrics.splitlines() if line.startswith('obs_analyzer_analyses_total{outcome="recorded"}')
+        ]
+        if (recorded and float(recorded[0].split()[-1]) >= 1) or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert recorded and float(recorded[0].split()[-1]) >= 1, "the P3 notification was recorded from the queue"
+
+
+def test_incident_log_is_on_the_data_volume_owned_by_the_image_user(host) -> None:
+    db = host.file(f"{DATA}/obsctl/incidents.db")
+    assert db.exists, "the analyzer's incident log lives on the data volume"
+    assert host.file(f"{DATA}/obsctl").uid == 10200
+    for name in ("analyzer", "bot", "report"):
+        env = host.file(f"{PROJECT}/obsctl/{name}.env")
+        assert env.mode == 0o600 and env.user == "root"
+
+
+def test_report_timers_installed_and_off_without_a_delivery(host) -> None:
+    for kind in ("daily", "weekly"):
+        shown = host.check_output(
+            f"systemctl show obs-report-{kind}.timer -p LoadState -p UnitFileState -p ActiveState -p TimersCalendar"
+        )
+        props = dict(line.split("=", 1) for line in shown.splitlines() if "=" in line)
+        print(f"obs-report-{kind}.timer: {props}")
+        assert props["LoadState"] == "loaded"
+        assert props["UnitFileState"] == "disabled" and props["ActiveState"] == "inactive", "no delivery configured"
+        assert "Asia/Seoul" in props["TimersCalendar"] and "09:00:00" in props["TimersCalendar"]
+
+
+def test_report_job_runs_in_the_image_through_compose(host) -> None:
+    """What the timers' ExecStart runs, here as a dry run against the real Prometheus."""
+    out = host.run(
+        f"docker compose --project-directory {PROJECT} -f {PROJECT}/compose.yml run --rm --no-deps -T report "
+        "report daily --dry-run"
+    )
+    print(out.stdout[-1500:])
+    assert out.rc == 0, out.stderr[-2000:]
+    assert "dry run: nothing sent" in out.stdout
