@@ -11,24 +11,32 @@ machine cannot run it (no Docker, no base image, no Terraform or provider source
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import json
 import os
+import re
 import subprocess
+import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from obsctl import localaws
+from obsctl import common, localaws
 from obsctl.doctor import terraform_mirror
+from obsctl.lab.layout import monitoring_host
 from tests.support import REPO, VENV_BIN, require_docker, require_image, tool
 
 LOG_DIR = REPO / ".obs" / "logs"
 
 
-def _obsctl(*args: str, log_name: str, timeout: float = 3600) -> tuple[int, str]:
+def _obsctl(
+    *args: str, log_name: str, timeout: float = 3600, env_extra: dict[str, str] | None = None
+) -> tuple[int, str]:
     obsctl = tool("obsctl")
-    env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}")
+    env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}", **(env_extra or {}))
     proc = subprocess.run(
         [obsctl, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
@@ -174,7 +182,47 @@ def _assert_app_came_in_by_first_contact() -> None:
 
 
 @pytest.mark.slow
-def test_lab_end_to_end() -> None:
+def _lab_prometheus() -> str:
+    """The lab's Prometheus as an operator reaches it: the tunnel address, from this machine."""
+    return f"http://{monitoring_host().wireguard_address}:{common.port('prometheus')}"
+
+
+def _assert_exemplars_carry_trace_ids() -> None:
+    """Issue 16: the demo workload's histograms reach the lab's Prometheus 3.5 with trace-id exemplars."""
+    end = time.time()
+    query = urllib.parse.urlencode(
+        {"query": "http_server_requests_seconds_bucket", "start": f"{end - 900:.0f}", "end": f"{end:.0f}"}
+    )
+    with urllib.request.urlopen(f"{_lab_prometheus()}/api/v1/query_exemplars?{query}", timeout=30) as resp:
+        body = json.load(resp)
+    assert body["status"] == "success", body
+    trace_ids = [e["labels"].get("trace_id", "") for s in body["data"] for e in s["exemplars"]]
+    assert trace_ids, "the lab's Prometheus stored no exemplar of the demo workload's histogram"
+    assert all(re.fullmatch(r"[0-9a-f]{32}", t) for t in trace_ids), trace_ids[:5]
+
+
+def _assert_daily_report_against_the_lab(tmp: Path) -> None:
+    """Issue 18: `obsctl report daily --dry-run` against the lab's Prometheus prints a full report."""
+    env = {
+        "PROMETHEUS_URL": _lab_prometheus(),
+        "OBS_REPORT_HISTORY_DB": str(tmp / "history.db"),
+        "OBS_ANALYZER_DB": str(tmp / "incidents.db"),
+        # The day of the lab's data in UTC: in the default zone (Asia/Seoul) "today" can end before now.
+        "OBS_REPORT_TZ": "UTC",
+    }
+    today = datetime.datetime.now(datetime.UTC).date().isoformat()
+    code, out = _obsctl("report", "daily", "--dry-run", "--date", today, log_name="lab-report-daily.log", env_extra=env)
+    assert code == 0, out
+    assert f"Daily health report {today}" in out
+    for app in ("[api]", "[chat]", "[app-1]"):
+        assert app in out, f"no {app} section in the report:\n{out}"
+    # The demo workload ran today: its KPIs have values, not "no data".
+    api = out.split("[api]", 1)[1].split("\n\n", 1)[0]
+    assert re.search(r"Availability: \d+\.\d+%", api), api
+    assert "dry run: nothing sent" in out
+
+
+def test_lab_end_to_end(tmp_path: Path) -> None:
     _require_prerequisites()
     try:
         code, out = _obsctl("lab", "up", "--quiet", log_name="lab-up-first.log")
@@ -198,6 +246,8 @@ def test_lab_end_to_end() -> None:
         assert code == 0, f"`obsctl verify -i inventories/lab` found failures:\n{out}"
         assert "prometheus  targets" in out
         assert "handshakes" in out
+        _assert_exemplars_carry_trace_ids()
+        _assert_daily_report_against_the_lab(tmp_path)
 
         code, out = _obsctl("lab", "second-day", "--quiet", log_name="lab-second-day.log", timeout=1800)
         assert code == 0, f"site.yml a day later was not changed=0 or failed:\n{out[-3000:]}"
