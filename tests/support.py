@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -105,6 +108,39 @@ def terraform_cli_config(scratch: Path) -> Path:
     if cli_config is None:
         pytest.skip("no Terraform provider mirror with hashicorp/aws on this machine (set OBS_TF_MIRROR)")
     return cli_config
+
+
+class HttpTestDouble(BaseHTTPRequestHandler):
+    """Base of the tests' HTTP test doubles (each subclass is named as one): ``reply`` answers with a
+    body (bytes, text, or anything JSON can encode), and no access-log lines reach the test output."""
+
+    def reply(self, status: int, body: object, content_type: str = "application/json") -> None:
+        if isinstance(body, bytes):
+            data = body
+        elif isinstance(body, str):
+            data = body.encode()
+        else:
+            data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: a test double's requests are asserted on, not logged."""
+
+
+@contextlib.contextmanager
+def serve_double(handler: type[BaseHTTPRequestHandler], port: int = 0) -> Iterator[ThreadingHTTPServer]:
+    """Run a test double on loopback for the block (``port`` 0: any free one); stopped afterwards."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def free_port() -> int:
