@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -44,9 +43,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -57,6 +55,7 @@ sys.path.insert(0, str(REPO))
 from obsctl.analyzer.evidence import EvidenceCollector  # noqa: E402 - after the path set-up
 from obsctl.analyzer.payload import parse  # noqa: E402
 from obsctl.clients.prometheus import PrometheusClient  # noqa: E402
+from tests.support import HttpTestDouble, free_port, serve_double  # noqa: E402 - the tests' double helpers
 
 # The sample data's applications (tests/fixtures/metrics/samples.py): evidence queries find them.
 APPS = (("api", "app-1:8080"), ("chat", "app-1:8081"))
@@ -80,56 +79,31 @@ class Counter:
             self.n += 1
 
 
-def serve(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, server.server_address[1]
+def test_double_servers(llm_calls: Counter, discord_posts: Counter) -> tuple[int, int, ExitStack]:
+    """The LLM and Discord test doubles on loopback: their ports, and what stops them (``close()``)."""
 
-
-def test_double_servers(llm_calls: Counter, discord_posts: Counter) -> tuple[int, int, list[ThreadingHTTPServer]]:
-    class LlmTestDouble(QuietHandler):
+    class LlmTestDouble(HttpTestDouble):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             llm_calls.inc()
-            body = json.dumps(
+            self.reply(
+                200,
                 {
                     "content": [{"type": "text", "text": json.dumps(ANSWER)}],
                     "usage": {"input_tokens": 800, "output_tokens": 120},
-                }
-            ).encode()
-            reply_json(self, body)
+                },
+            )
 
-    class DiscordCapture(QuietHandler):
+    class DiscordCaptureTestDouble(HttpTestDouble):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             discord_posts.inc()
-            body = json.dumps({"id": str(discord_posts.n)}).encode()
-            reply_json(self, body)
+            self.reply(200, {"id": str(discord_posts.n)})
 
-    llm, llm_port = serve(LlmTestDouble)
-    discord, discord_port = serve(DiscordCapture)
-    return llm_port, discord_port, [llm, discord]
-
-
-class QuietHandler(BaseHTTPRequestHandler):
-    """No per-request log lines from the test servers."""
-
-    def log_message(self, *_args: object) -> None:
-        pass
-
-
-def reply_json(handler: BaseHTTPRequestHandler, body: bytes) -> None:
-    handler.send_response(200)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", str(len(body)))
-    handler.end_headers()
-    handler.wfile.write(body)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    doubles = ExitStack()
+    llm = doubles.enter_context(serve_double(LlmTestDouble))
+    discord = doubles.enter_context(serve_double(DiscordCaptureTestDouble))
+    return llm.server_port, discord.server_port, doubles
 
 
 def notification(i: int, incident: int, starts_at: str) -> dict[str, object]:
@@ -284,7 +258,7 @@ def run(  # noqa: PLR0915 - one linear script
 ) -> tuple[bool, list[tuple[str, str, str, str]]]:
     evidence, metric_items = evidence_timings(prom_url, end, args.evidence_packs)
     llm_calls, discord_posts = Counter(), Counter()
-    llm_port, discord_port, servers = test_double_servers(llm_calls, discord_posts)
+    llm_port, discord_port, doubles = test_double_servers(llm_calls, discord_posts)
     port = free_port()
     env = {
         **os.environ,
@@ -360,8 +334,7 @@ def run(  # noqa: PLR0915 - one linear script
     finally:
         proc.terminate()
         proc.wait(30)
-        for server in servers:
-            server.shutdown()
+        doubles.close()
     db = sqlite3.connect(work / "incidents.db")
     incidents, counted = db.execute("SELECT COUNT(*), COALESCE(SUM(notifications), 0) FROM incidents").fetchone()
     analysed = db.execute("SELECT COUNT(*) FROM incidents WHERE severity IN ('P1', 'P2')").fetchone()[0]

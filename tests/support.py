@@ -13,13 +13,16 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from pathlib import Path
+from socketserver import BaseServer
+from typing import TypeVar
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = REPO / ".venv" / "bin"
+ServerT = TypeVar("ServerT", bound=BaseServer)
 
 
 # Programs of the Prometheus release the stack pins: found in the project's tools directory first
@@ -132,15 +135,28 @@ class HttpTestDouble(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def serve_double(handler: type[BaseHTTPRequestHandler], port: int = 0) -> Iterator[ThreadingHTTPServer]:
-    """Run a test double on loopback for the block (``port`` 0: any free one); stopped afterwards."""
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+def serving(server: ServerT, poll_interval: float = 0.5) -> Iterator[ServerT]:
+    """Run an already bound ``server`` in a thread for the block; shut down and closed afterwards."""
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": poll_interval}, daemon=True).start()
     try:
         yield server
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextlib.contextmanager
+def serve_double(
+    handler: type[BaseHTTPRequestHandler], port: int = 0, poll_interval: float = 0.5
+) -> Iterator[ThreadingHTTPServer]:
+    """Run a test double on loopback for the block (``port`` 0: any free one); stopped afterwards."""
+    with serving(ThreadingHTTPServer(("127.0.0.1", port), handler), poll_interval) as server:
+        yield server
+
+
+def double_url(server: HTTPServer, path: str = "") -> str:
+    """``http://127.0.0.1:<port><path>`` of a server ``serve_double`` runs."""
+    return f"http://127.0.0.1:{server.server_port}{path}"
 
 
 def free_port() -> int:

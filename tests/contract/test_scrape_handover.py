@@ -10,19 +10,17 @@ Before: app-alloy stays in the node and spring jobs. After: it is dropped.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.contract import test_monitoring_stack_render as stack
-from tests.support import free_port, local_server, tool
+from tests.support import HttpTestDouble, free_port, local_server, serve_double, tool
 
 HOST = "app-alloy"  # obs_agent: alloy in the render test's fixture inventory
 LEGACY = "app-legacy"
@@ -33,10 +31,9 @@ class Exporters:
 
     def __init__(self) -> None:
         self.alloy_reports = False
-        self.port = free_port()
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(HttpTestDouble):
             def do_GET(self) -> None:
                 if self.path == "/node":
                     body = "node_exporter_build_info 1\n"
@@ -45,18 +42,9 @@ class Exporters:
                 else:
                     self.send_error(404)
                     return
-                data = body.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.reply(200, body, "text/plain; version=0.0.4")
 
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.handler = Handler
 
 
 @pytest.fixture(scope="module")
@@ -64,27 +52,25 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, 
     binary = tool("prometheus")
     work = tmp_path_factory.mktemp("handover")
     exporters = Exporters()
-    target = f"127.0.0.1:{exporters.port}"
-    (work / "prometheus.yml").write_text(
-        "global:\n  scrape_interval: 1s\nscrape_configs:\n"
-        f"  - job_name: node\n    metrics_path: /node\n    static_configs:\n"
-        f'      - targets: ["{target}"]\n        labels: {{host: {HOST}}}\n'
-        f"  - job_name: alloy\n    metrics_path: /alloy\n    honor_labels: true\n    static_configs:\n"
-        f'      - targets: ["{target}"]\n',
-        encoding="utf-8",
-    )
-    port = free_port()
-    argv = [
-        binary,
-        f"--config.file={work / 'prometheus.yml'}",
-        f"--storage.tsdb.path={work / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-    ]
-    try:
+    with serve_double(exporters.handler) as server:
+        target = f"127.0.0.1:{server.server_port}"
+        (work / "prometheus.yml").write_text(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n"
+            f"  - job_name: node\n    metrics_path: /node\n    static_configs:\n"
+            f'      - targets: ["{target}"]\n        labels: {{host: {HOST}}}\n'
+            f"  - job_name: alloy\n    metrics_path: /alloy\n    honor_labels: true\n    static_configs:\n"
+            f'      - targets: ["{target}"]\n',
+            encoding="utf-8",
+        )
+        port = free_port()
+        argv = [
+            binary,
+            f"--config.file={work / 'prometheus.yml'}",
+            f"--storage.tsdb.path={work / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ]
         with local_server(argv, f"http://127.0.0.1:{port}/-/ready", work / "prometheus.log", "prometheus"):
             yield port, exporters
-    finally:
-        exporters.server.shutdown()
 
 
 def query(port: int, expr: str) -> list[dict[str, Any]]:

@@ -15,7 +15,6 @@ import importlib.util
 import json
 import re
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -26,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import REPO, free_port, local_server, tool
+from tests.support import REPO, free_port, local_server, serving, tool
 
 SCRIPT = REPO / "roles" / "lab_demo_app" / "files" / "obs_lab_demo_workload.py"
 COMPOSE = REPO / "roles" / "monitoring_stack" / "templates" / "compose.yml.j2"
@@ -68,14 +67,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]
         ]
     )  # fmt: skip
     server, work, stop = mod.start(args)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield work.port, tmp / "app.log"
-    finally:
-        stop.set()
-        server.shutdown()
-        server.server_close()
+    with serving(server):
+        try:
+            yield work.port, tmp / "app.log"
+        finally:
+            stop.set()
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,10 @@ import json
 import re
 import socket
 import ssl
-import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,6 +33,7 @@ from obsctl.errors import ObsError
 from obsctl.reports import jobs
 from obsctl.reports.config import Settings, Smtp
 from tests.fixtures.reports import PrometheusDouble
+from tests.support import HttpTestDouble, double_url, serve_double
 
 USER, PASSWORD = "reports@example.org", "app-password-123"
 DASHBOARD, HISTORY = "https://grafana.example.org/d/overview", "https://sheets.example.org/history"
@@ -113,35 +112,23 @@ def smtp_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tup
         controller.stop()
 
 
-class DiscordCapture(BaseHTTPRequestHandler):
+class DiscordCapture(HttpTestDouble):
+    """Test double for Discord's webhook endpoint: records every post in ``posts``."""
+
     posts: list[dict[str, Any]]
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.posts.append({"path": self.path, "body": json.loads(body)})
-        answer = json.dumps({"id": str(len(self.posts))}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        self.reply(200, {"id": str(len(self.posts))})
 
 
 @pytest.fixture
 def discord() -> Iterator[tuple[list[dict[str, Any]], str]]:
     posts: list[dict[str, Any]] = []
     handler = type("Capture", (DiscordCapture,), {"posts": posts})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield posts, f"http://127.0.0.1:{server.server_address[1]}/api/webhooks/1/secret-token"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_double(handler) as server:
+        yield posts, double_url(server, "/api/webhooks/1/secret-token")
 
 
 DAY = date(2026, 11, 30)

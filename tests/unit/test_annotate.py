@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from obsctl import annotate
 from obsctl.cli import build_parser, main
 from obsctl.clients import grafana as grafana_client
 from obsctl.errors import ObsError
+from tests.support import HttpTestDouble, double_url, serve_double
 
 
 @dataclass
@@ -36,11 +36,13 @@ class FakeGrafanaState:
 
 
 class RecordingServer:
+    """Test double of Grafana's ``POST /api/annotations``: answers ``state.answers``, records what arrives."""
+
     def __init__(self) -> None:
         self.state = FakeGrafanaState()
         state = self.state
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(HttpTestDouble):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length)
@@ -50,30 +52,20 @@ class RecordingServer:
                 time.sleep(state.delay)
                 index = min(len(state.received), len(state.answers)) - 1
                 status, answer = state.answers[index]
-                payload = json.dumps(answer).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up first (the timeout test)
+                # the client may have given up first (the timeout test)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.reply(status, answer)
 
-            def log_message(self, *_: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.handler = Handler
+        self.url = ""
+        self._serving = contextlib.ExitStack()
 
     def __enter__(self) -> RecordingServer:
-        self.thread.start()
+        self.url = double_url(self._serving.enter_context(serve_double(self.handler, poll_interval=0.05)))
         return self
 
     def __exit__(self, *_: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._serving.close()
 
 
 @pytest.fixture

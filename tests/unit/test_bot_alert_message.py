@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,6 +16,7 @@ from obsctl.bot.config import BotSettings
 from obsctl.bot.core import ChatOps, Member
 from obsctl.clients.discord import LIMITS, DiscordWebhook
 from obsctl.errors import ObsError
+from tests.support import HttpTestDouble, double_url, serve_double
 from tests.unit.bot_support import ALICE, OPERATOR_ROLE, AlertmanagerTestDouble, make_chatops
 from tests.unit.test_bot_core import _incident
 
@@ -25,7 +24,7 @@ WEBHOOK_PATH = "/api/webhooks/42/SECRET-TOKEN"
 MESSAGE_ID = "1300000000000000077"
 
 
-class DiscordWebhookMessagesTestDouble(BaseHTTPRequestHandler):
+class DiscordWebhookMessagesTestDouble(HttpTestDouble):
     """Stands in for Discord's webhook message endpoints: GET and PATCH of the messages this webhook
     posted (``messages`` by id); PATCH replaces only the fields its body carries, as Discord does."""
 
@@ -39,28 +38,17 @@ class DiscordWebhookMessagesTestDouble(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         type(self).received.append(("GET", self.path, {}))
         found = type(self).messages.get(self._message_id() or "")
-        self._answer(200 if found else 404, found or {"message": "Unknown Message", "code": 10008})
+        self.reply(200 if found else 404, found or {"message": "Unknown Message", "code": 10008})
 
     def do_PATCH(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).received.append(("PATCH", self.path, body))
         found = type(self).messages.get(self._message_id() or "")
         if found is None:
-            self._answer(404, {"message": "Unknown Message", "code": 10008})
+            self.reply(404, {"message": "Unknown Message", "code": 10008})
             return
         found.update({k: v for k, v in body.items() if k != "allowed_mentions"})
-        self._answer(200, found)
-
-    def _answer(self, status: int, body: dict[str, Any]) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *_args: object) -> None:
-        pass
+        self.reply(200, found)
 
 
 @pytest.fixture
@@ -73,11 +61,8 @@ def webhook_url() -> Iterator[str]:
             "embeds": [{"title": "Scraped service down", "description": "analysis"}],
         }
     }
-    server = ThreadingHTTPServer(("127.0.0.1", 0), DiscordWebhookMessagesTestDouble)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}{WEBHOOK_PATH}"
-    server.shutdown()
-    server.server_close()
+    with serve_double(DiscordWebhookMessagesTestDouble) as server:
+        yield double_url(server, WEBHOOK_PATH)
 
 
 def _bot(tmp_path: Path, webhook_url: str) -> ChatOps:

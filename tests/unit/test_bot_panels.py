@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import math
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -28,6 +26,7 @@ from obsctl.bot.panels import (
 )
 from obsctl.clients.prometheus import PrometheusClient
 from obsctl.errors import ObsError
+from tests.support import HttpTestDouble, double_url, serve_double
 from tests.unit.bot_support import BOB, AlertmanagerTestDouble, make_chatops
 
 
@@ -120,7 +119,7 @@ def test_dashboard_reply_carries_the_image_and_the_link(tmp_path: Path) -> None:
     assert "https://grafana.example/d/hosts?viewPanel=" in reply.text
 
 
-class GrafanaRenderTestDouble(BaseHTTPRequestHandler):
+class GrafanaRenderTestDouble(HttpTestDouble):
     """A local stand-in for Grafana's ``GET /render/d-solo/<uid>/<slug>`` (the image renderer):
     answers a PNG of the asked size drawn with Pillow, or, with ``login_page``, the HTML a Grafana
     without a valid token shows. Records every request's path, query and Authorization header."""
@@ -133,35 +132,21 @@ class GrafanaRenderTestDouble(BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         type(self).received.append({"path": url.path, "query": query, "auth": self.headers.get("Authorization")})
         if type(self).login_page or not url.path.startswith("/render/d-solo/"):
-            self._answer(200, "text/html", b"<html><body>Grafana login</body></html>")
+            self.reply(200, b"<html><body>Grafana login</body></html>", "text/html")
             return
         image = Image.new("RGB", (int(query["width"]), int(query["height"])), "white")
         ImageDraw.Draw(image).line([(0, 0), (image.width, image.height)], fill=(30, 120, 200), width=5)
         buffer = io.BytesIO()
         image.save(buffer, format="PNG")
-        self._answer(200, "image/png", buffer.getvalue())
-
-    def _answer(self, status: int, kind: str, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_args: object) -> None:
-        pass
+        self.reply(200, buffer.getvalue(), "image/png")
 
 
 @pytest.fixture
 def grafana_render_double() -> Iterator[str]:
     GrafanaRenderTestDouble.received = []
     GrafanaRenderTestDouble.login_page = False
-    server = ThreadingHTTPServer(("127.0.0.1", 0), GrafanaRenderTestDouble)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve_double(GrafanaRenderTestDouble) as server:
+        yield double_url(server)
 
 
 def test_a_configured_renderer_asks_grafana_for_the_same_panel(tmp_path: Path, grafana_render_double: str) -> None:

@@ -4,9 +4,7 @@ and a loopback capture server standing in for Discord (named as test doubles).""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 import httpx
@@ -15,6 +13,7 @@ import pytest
 from obsctl.clients.discord import LIMITS, DiscordMessage, DiscordWebhook, Embed, EmbedField, fit_to_limits
 from obsctl.clients.http import ClientError, HttpClient
 from obsctl.errors import ObsError
+from tests.support import HttpTestDouble, double_url, serve_double
 
 
 def scripted_transport(answers: list[httpx.Response], seen: list[httpx.Request]) -> httpx.MockTransport:
@@ -149,7 +148,7 @@ def test_mentions_are_explicit() -> None:
     assert DiscordMessage(content="@here", ping_everyone=True).to_json()["allowed_mentions"]["parse"] == ["everyone"]
 
 
-class DiscordCaptureDouble(BaseHTTPRequestHandler):
+class DiscordCaptureDouble(HttpTestDouble):
     """Test double for Discord's webhook endpoint: records bodies, answers like Discord with ?wait=true."""
 
     received: ClassVar[list[dict[str, Any]]] = []
@@ -158,26 +157,15 @@ class DiscordCaptureDouble(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).received.append({"path": self.path, "body": body})
-        payload = json.dumps({"id": "1111"} if self.status == 200 else {"message": "Invalid Form Body"}).encode()
-        self.send_response(self.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *_args: object) -> None:
-        pass
+        self.reply(self.status, {"id": "1111"} if self.status == 200 else {"message": "Invalid Form Body"})
 
 
 @pytest.fixture
 def discord_double() -> Iterator[str]:
     DiscordCaptureDouble.received = []
     DiscordCaptureDouble.status = 200
-    server = ThreadingHTTPServer(("127.0.0.1", 0), DiscordCaptureDouble)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/api/webhooks/42/SECRET-TOKEN"
-    server.shutdown()
+    with serve_double(DiscordCaptureDouble) as server:
+        yield double_url(server, "/api/webhooks/42/SECRET-TOKEN")
 
 
 def test_webhook_posts_the_fitted_message_and_returns_its_id(discord_double: str) -> None:

@@ -6,19 +6,20 @@ platform's dashboards and alerts (which may only use those names) work against t
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import re
 import sys
-import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
 
 from obsctl.signals.metrics import known_series_names
-from tests.support import REPO
+from tests.support import REPO, HttpTestDouble, double_url, serve_double, serving
 
 SCRIPT = REPO / "roles" / "lab_demo_app" / "files" / "obs_lab_demo_workload.py"
 # Label values may contain braces (Spring's uri="/api/posts/{id}"), so match quoted strings whole.
@@ -60,15 +61,12 @@ def running(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     if request.param == "chat":
         argv += ["--chatbot", "--tomcat-max-threads", "100"]
     server, work, stop = mod.start(mod.parse_args(argv))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and sum(h.count for h in work.http.values()) < 8:
-        time.sleep(0.1)
-    yield request.param, int(server.server_address[1]), tmp_path
-    stop.set()
-    server.shutdown()
-    server.server_close()
+    with serving(server):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and sum(h.count for h in work.http.values()) < 8:
+            time.sleep(0.1)
+        yield request.param, int(server.server_address[1]), tmp_path
+        stop.set()
 
 
 def _get(port: int, path: str) -> tuple[str, str]:
@@ -187,57 +185,43 @@ def test_incoming_traceparent_is_continued_and_malformed_ones_start_a_new_trace(
         assert re.fullmatch(r"[0-9a-f]{32}", fresh.trace_id) and fresh.parent_id == ""
 
 
-class OtlpCollectorDouble:
-    """Test double of Alloy's otelcol.receiver.otlp HTTP listener: records every OTLP/JSON body."""
+@contextlib.contextmanager
+def otlp_collector_double() -> Iterator[tuple[str, list[dict[str, object]]]]:
+    """Test double of Alloy's otelcol.receiver.otlp HTTP listener: yields its URL and every OTLP/JSON body it got."""
+    bodies: list[dict[str, object]] = []
 
-    def __init__(self) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: PLC0415
+    class Handler(HttpTestDouble):
+        def do_POST(self) -> None:
+            assert self.path == "/v1/traces"
+            assert self.headers["Content-Type"] == "application/json"
+            bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.reply(200, {})
 
-        self.bodies: list[dict[str, object]] = []
-        bodies = self.bodies
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                """Quiet."""
-
-            def do_POST(self) -> None:
-                assert self.path == "/v1/traces"
-                assert self.headers["Content-Type"] == "application/json"
-                bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1/traces"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    with serve_double(Handler) as server:
+        yield double_url(server, "/v1/traces"), bodies
 
 
 def test_spans_go_to_the_collector_as_otlp_json_with_the_logged_trace_ids(tmp_path):
-    collector = OtlpCollectorDouble()
     mod = _module()
-    args = mod.parse_args(
-        [
-            "--name", "api", "--port", "0", "--bind", "127.0.0.1", "--traffic-interval", "0.01",
-            "--app-log", str(tmp_path / "app.log"), "--nginx-access-log", str(tmp_path / "a.log"),
-            "--nginx-error-log", str(tmp_path / "e.log"), "--otlp-endpoint", collector.url,
-        ]
-    )  # fmt: skip
-    server, work, stop = mod.start(args)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        work.otlp.interval = 0.2
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and work.otlp.sent < 5:
-            time.sleep(0.1)
-    finally:
-        stop.set()
-        server.shutdown()
-        server.server_close()
-        collector.server.shutdown()
+    with otlp_collector_double() as (collector_url, collector_bodies):
+        args = mod.parse_args(
+            [
+                "--name", "api", "--port", "0", "--bind", "127.0.0.1", "--traffic-interval", "0.01",
+                "--app-log", str(tmp_path / "app.log"), "--nginx-access-log", str(tmp_path / "a.log"),
+                "--nginx-error-log", str(tmp_path / "e.log"), "--otlp-endpoint", collector_url,
+            ]
+        )  # fmt: skip
+        server, work, stop = mod.start(args)
+        with serving(server):
+            try:
+                work.otlp.interval = 0.2
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline and work.otlp.sent < 5:
+                    time.sleep(0.1)
+            finally:
+                stop.set()
     assert work.otlp.sent >= 5, "no spans reached the collector double"
-    resource_spans = [rs for body in collector.bodies for rs in body["resourceSpans"]]
+    resource_spans = [rs for body in collector_bodies for rs in body["resourceSpans"]]
     assert {"key": "service.name", "value": {"stringValue": "api"}} in resource_spans[0]["resource"]["attributes"]
     spans = [s for rs in resource_spans for ss in rs["scopeSpans"] for s in ss["spans"]]
     for span in spans:

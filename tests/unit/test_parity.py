@@ -12,10 +12,8 @@ one); it is marked as such below.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -26,7 +24,7 @@ from obsctl import cli, parity
 from obsctl.clients.loki import LokiClient
 from obsctl.clients.prometheus import PrometheusClient
 from obsctl.errors import ObsError
-from tests.support import REPO
+from tests.support import REPO, HttpTestDouble, double_url, serve_double
 
 RECORDED = json.loads((REPO / "tests/fixtures/parity/responses.json").read_text())
 RESPONSES: dict[str, Any] = RECORDED["responses"]
@@ -80,7 +78,7 @@ class Replay:
 def server() -> Iterator[tuple[str, Replay]]:
     replay = Replay()
 
-    class Handler(BaseHTTPRequestHandler):
+    class ReplayTestDouble(HttpTestDouble):
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             self._answer(parts.path, parse_qsl(parts.query))
@@ -96,22 +94,10 @@ def server() -> Iterator[tuple[str, Replay]]:
             if path == "/loki/api/v1/series":
                 key = (path, frozenset())
             status, body = replay.routes.get(key, (404, {"status": "error", "error": f"unexpected {path} {params}"}))
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.reply(status, body)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", replay
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_double(ReplayTestDouble) as httpd:
+        yield double_url(httpd), replay
 
 
 def _dropped_names() -> set[str]:

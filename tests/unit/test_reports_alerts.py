@@ -3,11 +3,8 @@ through a local test double of Grafana's ``GET /api/annotations`` answering the 
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -20,6 +17,7 @@ from obsctl.incidents.store import IncidentStore, NewAlert
 from obsctl.reports import alerts, jobs, render
 from obsctl.reports.config import Settings
 from tests.fixtures.reports import PrometheusDouble
+from tests.support import HttpTestDouble, double_url, serve_double
 
 DAY = date(2026, 11, 30)
 TITLES = {a.title: a.severity for a in catalog.load().alerts}
@@ -62,7 +60,7 @@ def test_only_changes_into_alerting_count_and_the_catalog_names_the_severity() -
     assert counts == {"P1": 2, "P2": 1, "P3": 1, "P4": 0, "unknown": 1}
 
 
-class GrafanaAnnotationsTestDouble(BaseHTTPRequestHandler):
+class GrafanaAnnotationsTestDouble(HttpTestDouble):
     """A local stand-in for Grafana's ``GET /api/annotations``: answers ``items`` for type=alert,
     or ``status``; records the query and the Authorization header."""
 
@@ -75,15 +73,8 @@ class GrafanaAnnotationsTestDouble(BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         type(self).received.append({"path": url.path, "query": query, "auth": self.headers.get("Authorization")})
         ok = type(self).status == 200 and url.path == "/api/annotations"
-        body = json.dumps(type(self).items if ok and query.get("type") == "alert" else {"message": "boom"}).encode()
-        self.send_response(type(self).status if url.path == "/api/annotations" else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_args: object) -> None:
-        pass
+        body = type(self).items if ok and query.get("type") == "alert" else {"message": "boom"}
+        self.reply(type(self).status if url.path == "/api/annotations" else 404, body)
 
 
 @pytest.fixture
@@ -102,11 +93,8 @@ def grafana_url() -> Iterator[str]:
     ]
     GrafanaAnnotationsTestDouble.status = 200
     GrafanaAnnotationsTestDouble.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), GrafanaAnnotationsTestDouble)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve_double(GrafanaAnnotationsTestDouble) as server:
+        yield double_url(server)
 
 
 def _settings(tmp_path: Path, grafana_url: str = "") -> Settings:

@@ -8,17 +8,16 @@ the clients layer's "cannot connect" message instead of "answered None".
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from obsctl import verify
+from tests.support import HttpTestDouble, serve_double
 
 
-class RecordingHandler(BaseHTTPRequestHandler):
+class RecordingHandler(HttpTestDouble):
     """Test double: 200 with a fixed JSON body on /ok, 401 elsewhere; records Authorization."""
 
     seen: list[tuple[str, str]] = []  # noqa: RUF012 - shared with the test through the class
@@ -26,25 +25,14 @@ class RecordingHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         RecordingHandler.seen.append((self.path, self.headers.get("Authorization", "")))
         status, body = (200, b'{"database": "ok"}') if self.path.startswith("/ok") else (401, b'{"message": "no"}')
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_: object) -> None:
-        pass
+        self.reply(status, body)
 
 
 @pytest.fixture
 def port() -> Iterator[int]:
     RecordingHandler.seen = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), RecordingHandler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield int(httpd.server_address[1])
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_double(RecordingHandler, poll_interval=0.05) as httpd:
+        yield httpd.server_port
 
 
 def _tunnel() -> verify.TunnelTransport:
