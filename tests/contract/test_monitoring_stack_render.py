@@ -517,6 +517,10 @@ def _loki_memory_settings(config: dict[str, Any]) -> dict[str, float]:
         "burst_mb": limits["ingestion_burst_size_mb"],
         "streams": limits["max_global_streams_per_user"],
         "query_parallelism": limits["max_query_parallelism"],
+        # The one Loki applies to tsdb schemas (the role's): its default, 128, would ignore the limit above.
+        "tsdb_query_parallelism": limits["tsdb_max_query_parallelism"],
+        "stream_rate_mb": float(str(limits["per_stream_rate_limit"]).removesuffix("MB")),
+        "stream_burst_mb": float(str(limits["per_stream_rate_limit_burst"]).removesuffix("MB")),
         "querier_concurrency": config["querier"]["max_concurrent"],
     }
 
@@ -542,6 +546,18 @@ def test_loki_memory_settings_follow_its_memory_limit(legacy: Rendered, tmp_path
     for name, value in small.items():
         assert big[name] >= 3.5 * value, f"{name} does not follow the memory limit ({value} -> {big[name]})"
     assert small["burst_mb"] >= small["ingestion_rate_mb"]
+    # No stream may exceed its tenant (Loki's per-stream defaults, 3MB / 15MB, do).
+    assert small["stream_rate_mb"] <= small["ingestion_rate_mb"] and small["stream_burst_mb"] <= small["burst_mb"]
+
+
+def test_loki_queries_may_span_the_whole_retention(legacy: Rendered) -> None:
+    """max_query_length (Loki's default 30d1h) is the retention: logs kept are logs one can query."""
+    limits = legacy.yaml("loki/loki.yml")["limits_config"]
+    assert (
+        limits["max_query_length"]
+        == limits["retention_period"]
+        == _role_defaults()["monitoring_stack_loki_retention_period"]
+    )
 
 
 def _role_defaults() -> dict[str, Any]:
