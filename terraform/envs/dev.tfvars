@@ -4,6 +4,11 @@
 environment = "dev"
 region      = "ap-northeast-2"
 
+# The stack's memory profile with the analyzer (on by default) does not fit a t4g.small's MemTotal
+# (README, Memory budget: `obsctl budget`). Must equal monitoring_stack_instance_type in
+# inventories/dev/group_vars/monitoring.yml (tests/contract/test_instance_type_agreement.py).
+instance_type = "t4g.medium"
+
 # WireGuard drops every packet that does not carry a valid peer key, so the port may stay open to
 # the internet for roaming operators; narrow it when operator and app-host addresses are fixed.
 wireguard_ingress_cidrs = ["0.0.0.0/0"]

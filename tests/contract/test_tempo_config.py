@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from obsctl import budget
 from tests.contract.test_monitoring_stack_render import Rendered, _checked_by_tools, _fixture_inventory, render
 from tests.support import REPO
 
@@ -149,11 +150,14 @@ def test_a_misspelt_or_foreign_field_is_rejected_with_its_path(rendered_local: R
 
 
 def test_tempo_does_not_fit_a_t4g_small_and_the_refusal_names_the_size(tmp_path: Path) -> None:
-    r = render(
-        _fixture_inventory(tmp_path), tmp_path / "out", {"monitoring_stack_tempo_enabled": True}, expect_ok=False
-    )
+    defaults = budget.load_defaults()
+    memtotal = defaults["monitoring_stack_instance_memtotal_mib"]
+    fits = budget.smallest_instance(memtotal, budget.needed(defaults, ["core", "analyzer", "tempo"]), "t4g")
+    extra = {"monitoring_stack_tempo_enabled": True, "monitoring_stack_instance_type": "t4g.small"}
+    r = render(_fixture_inventory(tmp_path), tmp_path / "out", extra, expect_ok=False)
     assert r.proc.returncode != 0
-    assert "smallest instance size that holds it is t4g.medium (4096 MiB)" in r.proc.stdout
+    assert fits != "t4g.small"
+    assert f"smallest instance type that holds it is {fits} (MemTotal {memtotal[fits]} MiB)" in r.proc.stdout
     assert "monitoring_stack_tempo_enabled" in r.proc.stdout
     assert not (tmp_path / "out" / "compose.yml").exists(), "nothing rendered after the refusal"
 

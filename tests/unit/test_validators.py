@@ -179,6 +179,17 @@ def test_compose_job_needs_no_health_check_but_counts_in_the_budget(tmp_path: Pa
     assert any("no health check" in p for p in other), other
 
 
+def test_compose_unscheduled_job_is_not_counted_but_a_service_always_is(tmp_path: Path) -> None:
+    job = {"image": "obs/obsctl:0.1.0-abc", "profiles": ["jobs"], "mem_limit": "1g"}
+    data = _compose(report=job, prometheus=_svc(mem_limit="900m"))
+    data["x-obs-memory-budget"]["unscheduled_jobs"] = ["report"]
+    assert compose.check(_write(tmp_path, data)) == [], "no timer starts the job: only the services count"
+    # Naming a long-running service there does not take it out of the sum.
+    data = _compose(report=_svc(mem_limit="1g"), prometheus=_svc(mem_limit="900m"))
+    data["x-obs-memory-budget"]["unscheduled_jobs"] = ["report"]
+    assert any("exceed the host" in p for p in compose.check(_write(tmp_path, data, "svc.yml")))
+
+
 def test_compose_memory_sum_over_budget(tmp_path: Path) -> None:
     data = _compose(a=_svc(mem_limit="1g"), b=_svc(mem_limit="900m"))
     problems = compose.check(_write(tmp_path, data))
