@@ -190,7 +190,10 @@ def test_mimir_datasource_takes_the_password_from_env(mimir: Rendered) -> None:
 @pytest.mark.parametrize(
     ("extra", "named"),
     [
-        ({"monitoring_stack_remote_write": "amp", "monitoring_stack_remote_write_region": REGION}, "amp_workspace_endpoint"),
+        (
+            {"monitoring_stack_remote_write": "amp", "monitoring_stack_remote_write_region": REGION},
+            "amp_workspace_endpoint",
+        ),
         (
             {
                 "monitoring_stack_remote_write": "amp",
@@ -223,7 +226,10 @@ def _needed(r: Rendered) -> set[str]:
     if any(p["object_store"] == "s3" for p in loki["schema_config"]["configs"]):
         needed |= {"loki_bucket", "loki_objects"}
     tempo_file = r.out / "tempo" / "tempo.yml"
-    if tempo_file.exists() and yaml.safe_load(tempo_file.read_text(encoding="utf-8"))["storage"]["trace"]["backend"] == "s3":
+    if (
+        tempo_file.exists()
+        and yaml.safe_load(tempo_file.read_text(encoding="utf-8"))["storage"]["trace"]["backend"] == "s3"
+    ):
         needed |= {"tempo_bucket", "tempo_objects"}
     return needed
 

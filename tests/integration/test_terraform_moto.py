@@ -199,7 +199,9 @@ def test_bucket_grants_cover_loki_and_tempo_under_its_prefix(cycle: Cycle) -> No
     bucket_arn = f"arn:aws:s3:::{out['loki_bucket_name']}"
     permissions = yaml.safe_load((MODULE / "scale-out-permissions.yml").read_text(encoding="utf-8"))
     statements = _inline_statements(cycle)
-    assert _as_set(statements["LokiBucketList"]["Action"]) == set(permissions["loki_bucket"] + permissions["tempo_bucket"])
+    assert _as_set(statements["LokiBucketList"]["Action"]) == set(
+        permissions["loki_bucket"] + permissions["tempo_bucket"]
+    )
     assert _as_set(statements["LokiBucketList"]["Resource"]) == {bucket_arn}
     assert _as_set(statements["LokiBucketObjects"]["Action"]) == set(permissions["loki_objects"])
     assert _as_set(statements["LokiBucketObjects"]["Resource"]) == {f"{bucket_arn}/*"}
