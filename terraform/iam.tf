@@ -1,8 +1,11 @@
-# The instance role grants exactly three things:
+# The instance role grants exactly four things:
 #  - SSM Session Manager: break-glass shell access without opening any port (only when cloud-init
 #    installs the SSM agent, var.ssm_agent; without the agent the policy would serve nothing);
 #  - writing the server's WireGuard public key to one SSM parameter (read by the operator);
-#  - read/write of the optional Loki bucket (Loki on the host uses the role through IMDSv2).
+#  - read/write of the optional Loki bucket, by Loki and by Tempo under its prefix (both on the host
+#    use the role through IMDSv2);
+#  - remote write to and queries of the optional AMP workspace (Prometheus and Grafana, SigV4).
+# The actions of the last two come from scale-out-permissions.yml (local.scale_out_actions).
 
 data "aws_iam_policy_document" "assume_ec2" {
   statement {
@@ -43,7 +46,7 @@ data "aws_iam_policy_document" "monitoring" {
     for_each = var.loki_bucket_enabled ? [1] : []
     content {
       sid       = "LokiBucketList"
-      actions   = ["s3:ListBucket"]
+      actions   = distinct(concat(local.scale_out_actions.loki_bucket, local.scale_out_actions.tempo_bucket))
       resources = [aws_s3_bucket.loki[0].arn]
     }
   }
@@ -52,8 +55,36 @@ data "aws_iam_policy_document" "monitoring" {
     for_each = var.loki_bucket_enabled ? [1] : []
     content {
       sid       = "LokiBucketObjects"
-      actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+      actions   = local.scale_out_actions.loki_objects
       resources = ["${aws_s3_bucket.loki[0].arn}/*"]
+    }
+  }
+
+  # Tempo's blocks share the bucket under their own prefix; only there may objects be tagged.
+  dynamic "statement" {
+    for_each = var.loki_bucket_enabled ? [1] : []
+    content {
+      sid       = "TempoBucketObjects"
+      actions   = local.scale_out_actions.tempo_objects
+      resources = ["${aws_s3_bucket.loki[0].arn}/${var.tempo_bucket_prefix}/*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.amp_workspace_enabled ? [1] : []
+    content {
+      sid       = "AmpRemoteWrite"
+      actions   = local.scale_out_actions.prometheus_remote_write
+      resources = [aws_prometheus_workspace.metrics[0].arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.amp_workspace_enabled ? [1] : []
+    content {
+      sid       = "AmpQuery"
+      actions   = local.scale_out_actions.grafana_amp_query
+      resources = [aws_prometheus_workspace.metrics[0].arn]
     }
   }
 

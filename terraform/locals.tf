@@ -17,6 +17,9 @@ locals {
   wireguard_prefix_length        = split("/", var.wireguard_network)[1]
   wireguard_public_key_parameter = "/${var.name}/${var.environment}/wireguard/public-key"
 
+  # Scale-out (docs/scale-out.md): what each client needs, one list for the role and the checks.
+  scale_out_actions = yamldecode(file("${path.module}/scale-out-permissions.yml"))
+
   loki_bucket_name = var.loki_bucket_enabled ? coalesce(var.loki_bucket_name, "${local.prefix}-loki-${data.aws_caller_identity.current.account_id}") : null
 }
 

@@ -62,3 +62,18 @@ output "region" {
   description = "AWS region of the deployment."
   value       = var.region
 }
+
+output "tempo_bucket_prefix" {
+  description = "Key prefix of Tempo's blocks in the Loki bucket (monitoring_stack_tempo_s3_prefix); null when loki_bucket_enabled is false."
+  value       = var.loki_bucket_enabled ? var.tempo_bucket_prefix : null
+}
+
+output "amp_workspace_endpoint" {
+  description = "Endpoint of the AMP workspace (ends in /): monitoring_stack_remote_write_endpoint with monitoring_stack_remote_write: amp. Remote write goes to <endpoint>api/v1/remote_write, Grafana queries <endpoint>. null when amp_workspace_enabled is false."
+  value       = var.amp_workspace_enabled ? aws_prometheus_workspace.metrics[0].prometheus_endpoint : null
+}
+
+output "amp_remote_write_url" {
+  description = "Where Prometheus remote-writes (SigV4, service aps) when amp_workspace_enabled is true; null otherwise."
+  value       = var.amp_workspace_enabled ? "${aws_prometheus_workspace.metrics[0].prometheus_endpoint}api/v1/remote_write" : null
+}

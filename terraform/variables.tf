@@ -403,3 +403,24 @@ variable "loki_bucket_force_destroy" {
   type        = bool
   default     = false
 }
+
+variable "tempo_bucket_prefix" {
+  description = "Key prefix of Tempo's trace blocks in the Loki bucket (monitoring_stack_tempo_s3_prefix: Terraform output tempo_bucket_prefix). Only there may the instance role tag objects, which Tempo needs."
+  type        = string
+  default     = "tempo"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,62}$", var.tempo_bucket_prefix))
+    error_message = "tempo_bucket_prefix must be 1-63 lower-case letters, digits and hyphens (one path segment, no slash)."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Optional Amazon Managed Service for Prometheus workspace (the metrics scale-out path)
+# ---------------------------------------------------------------------------------------------
+
+variable "amp_workspace_enabled" {
+  description = "Create an Amazon Managed Service for Prometheus workspace and let the instance role remote-write to it and query it (Prometheus remote_write and Grafana with SigV4, docs/scale-out.md). false: metrics stay on the data volume only."
+  type        = bool
+  default     = false
+}

@@ -117,6 +117,14 @@ run "eip_and_data_volume_are_attached" {
     condition     = output.loki_bucket_name == null
     error_message = "the Loki bucket is off by default"
   }
+  assert {
+    condition     = length(aws_prometheus_workspace.metrics) == 0 && output.amp_remote_write_url == null && output.amp_workspace_endpoint == null
+    error_message = "the AMP workspace is off by default (docs/scale-out.md)"
+  }
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.monitoring.statement : s if startswith(s.sid, "Amp") || startswith(s.sid, "Tempo")]) == 0
+    error_message = "with every scale-out switch off the role grants nothing for AMP or Tempo"
+  }
 }
 
 run "cloud_init_bootstraps_wireguard_and_data_volume" {
@@ -296,5 +304,47 @@ run "existing_vpc_and_subnet_are_used" {
   assert {
     condition     = aws_ebs_volume.data.availability_zone == "ap-northeast-2c"
     error_message = "the data volume must be in the existing subnet's zone"
+  }
+}
+
+# The metrics scale-out switch (docs/scale-out.md) together with the bucket: the workspace, the
+# outputs the role variables take, and the role's grants, each from scale-out-permissions.yml and
+# scoped to the workspace or to Tempo's prefix.
+run "amp_workspace_and_scale_out_grants" {
+  command   = apply
+  state_key = "scale_out"
+
+  variables {
+    amp_workspace_enabled = true
+    loki_bucket_enabled   = true
+  }
+
+  assert {
+    condition     = aws_prometheus_workspace.metrics[0].alias == "obs-monitoring-prod"
+    error_message = "the workspace is named after the deployment (<name>-<environment>)"
+  }
+  assert {
+    condition     = output.amp_workspace_endpoint == aws_prometheus_workspace.metrics[0].prometheus_endpoint
+    error_message = "amp_workspace_endpoint must be the workspace's endpoint"
+  }
+  assert {
+    condition     = output.amp_remote_write_url == "${aws_prometheus_workspace.metrics[0].prometheus_endpoint}api/v1/remote_write"
+    error_message = "amp_remote_write_url must be <workspace endpoint>api/v1/remote_write"
+  }
+  assert {
+    condition     = toset(one([for s in data.aws_iam_policy_document.monitoring.statement : s.actions if s.sid == "AmpRemoteWrite"])) == toset(["aps:RemoteWrite"]) && toset(one([for s in data.aws_iam_policy_document.monitoring.statement : s.resources if s.sid == "AmpRemoteWrite"])) == toset([aws_prometheus_workspace.metrics[0].arn])
+    error_message = "Prometheus may remote-write to this workspace only"
+  }
+  assert {
+    condition     = toset(one([for s in data.aws_iam_policy_document.monitoring.statement : s.actions if s.sid == "AmpQuery"])) == toset(["aps:QueryMetrics", "aps:GetSeries", "aps:GetLabels", "aps:GetMetricMetadata"]) && toset(one([for s in data.aws_iam_policy_document.monitoring.statement : s.resources if s.sid == "AmpQuery"])) == toset([aws_prometheus_workspace.metrics[0].arn])
+    error_message = "Grafana may query this workspace only, with the four read actions"
+  }
+  assert {
+    condition     = toset(one([for s in data.aws_iam_policy_document.monitoring.statement : s.resources if s.sid == "TempoBucketObjects"])) == toset(["arn:aws:s3:::obs-monitoring-prod-loki-123456789012/tempo/*"])
+    error_message = "object tagging (Tempo) is granted under tempo_bucket_prefix only"
+  }
+  assert {
+    condition     = output.tempo_bucket_prefix == "tempo"
+    error_message = "the Tempo prefix is an output for monitoring_stack_tempo_s3_prefix"
   }
 }

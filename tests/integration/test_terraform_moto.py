@@ -30,12 +30,14 @@ MODULE = REPO / "terraform"
 LAB_VARS = MODULE / "envs" / "lab.tfvars"
 LAB_BACKEND = MODULE / "envs" / "lab.s3.tfbackend"
 STATE_BUCKET = "obs-lab-tfstate"
-# Branches the lab leaves off, turned on here to cover them: the Loki bucket, and the break-glass
-# SSM agent (lab.tfvars: null). The agent values are a TEST FIXTURE (the sha256 of an empty file):
+# Branches the lab leaves off, turned on here to cover them: the Loki bucket, the AMP workspace
+# (the scale-out path, docs/scale-out.md; moto serves `amp`), and the break-glass SSM agent
+# (lab.tfvars: null). The agent values are a TEST FIXTURE (the sha256 of an empty file):
 # no instance boots in the emulator, nothing is downloaded; they only make the module attach the
 # SSM policy and render the agent's install step into user_data.
 EXTRA = {
     "loki_bucket_enabled": True,
+    "amp_workspace_enabled": True,
     "ssm_agent": {"version": "3.3.0.0", "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
 }
 
@@ -153,7 +155,58 @@ def test_iam_role_allows_session_manager(cycle: Cycle) -> None:
     document = inline["PolicyDocument"]
     statements = document if isinstance(document, dict) else json.loads(document)
     sids = {s["Sid"] for s in statements["Statement"]}
-    assert sids == {"PublishWireGuardPublicKey", "LokiBucketList", "LokiBucketObjects"}
+    assert sids == {
+        "PublishWireGuardPublicKey",
+        "LokiBucketList",
+        "LokiBucketObjects",
+        "TempoBucketObjects",
+        "AmpRemoteWrite",
+        "AmpQuery",
+    }
+
+
+def _inline_statements(cycle: Cycle) -> dict[str, dict[str, Any]]:
+    iam = cycle.aws.client("iam")
+    inline = iam.get_role_policy(RoleName="obs-monitoring-lab-instance", PolicyName="obs-monitoring-lab-instance")
+    document = inline["PolicyDocument"]
+    statements = document if isinstance(document, dict) else json.loads(document)
+    return {s["Sid"]: s for s in statements["Statement"]}
+
+
+def _as_set(value: str | list[str]) -> set[str]:
+    return {value} if isinstance(value, str) else set(value)
+
+
+def test_amp_workspace_is_the_one_the_role_may_write_to_and_query(cycle: Cycle) -> None:
+    """The workspace exists in the emulator under the outputs' endpoint, and the role's AMP grants
+    (actions from scale-out-permissions.yml) name exactly that workspace."""
+    out = cycle.tf.output()
+    workspaces = cycle.aws.client("amp").list_workspaces(alias="obs-monitoring-lab")["workspaces"]
+    assert len(workspaces) == 1, workspaces
+    workspace = cycle.aws.client("amp").describe_workspace(workspaceId=workspaces[0]["workspaceId"])["workspace"]
+    assert out["amp_workspace_endpoint"] == workspace["prometheusEndpoint"]
+    assert out["amp_remote_write_url"] == workspace["prometheusEndpoint"] + "api/v1/remote_write"
+    permissions = yaml.safe_load((MODULE / "scale-out-permissions.yml").read_text(encoding="utf-8"))
+    statements = _inline_statements(cycle)
+    assert _as_set(statements["AmpRemoteWrite"]["Action"]) == set(permissions["prometheus_remote_write"])
+    assert _as_set(statements["AmpQuery"]["Action"]) == set(permissions["grafana_amp_query"])
+    for sid in ("AmpRemoteWrite", "AmpQuery"):
+        assert _as_set(statements[sid]["Resource"]) == {workspace["arn"]}
+
+
+def test_bucket_grants_cover_loki_and_tempo_under_its_prefix(cycle: Cycle) -> None:
+    out = cycle.tf.output()
+    bucket_arn = f"arn:aws:s3:::{out['loki_bucket_name']}"
+    permissions = yaml.safe_load((MODULE / "scale-out-permissions.yml").read_text(encoding="utf-8"))
+    statements = _inline_statements(cycle)
+    assert _as_set(statements["LokiBucketList"]["Action"]) == set(
+        permissions["loki_bucket"] + permissions["tempo_bucket"]
+    )
+    assert _as_set(statements["LokiBucketList"]["Resource"]) == {bucket_arn}
+    assert _as_set(statements["LokiBucketObjects"]["Action"]) == set(permissions["loki_objects"])
+    assert _as_set(statements["LokiBucketObjects"]["Resource"]) == {f"{bucket_arn}/*"}
+    assert _as_set(statements["TempoBucketObjects"]["Action"]) == set(permissions["tempo_objects"])
+    assert _as_set(statements["TempoBucketObjects"]["Resource"]) == {f"{bucket_arn}/{out['tempo_bucket_prefix']}/*"}
 
 
 def test_loki_bucket_is_private_encrypted_versioned_and_expiring(cycle: Cycle) -> None:
@@ -285,6 +338,7 @@ def test_destroy_leaves_nothing(cycle: Cycle) -> None:
     buckets = [b["Name"] for b in cycle.aws.client("s3").list_buckets()["Buckets"]]
     assert buckets == [STATE_BUCKET]
     assert cycle.aws.client("ssm").describe_parameters()["Parameters"] == []
+    assert cycle.aws.client("amp").list_workspaces()["workspaces"] == []
     assert cycle.aws.client("iam").list_roles()["Roles"] == []
     assert cycle.aws.client("iam").list_instance_profiles()["InstanceProfiles"] == []
     total = sum(cycle.timings.get(p, 0.0) for p in ("apply", "second plan", "destroy"))

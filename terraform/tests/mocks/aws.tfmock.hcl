@@ -49,3 +49,9 @@ mock_resource "aws_ebs_volume" {
     id = "vol-0123456789abcdef0"
   }
 }
+mock_resource "aws_prometheus_workspace" {
+  defaults = {
+    arn                 = "arn:aws:aps:ap-northeast-2:123456789012:workspace/ws-0123abcd-0123-4567-89ab-0123456789ab"
+    prometheus_endpoint = "https://aps-workspaces.ap-northeast-2.amazonaws.com/workspaces/ws-0123abcd-0123-4567-89ab-0123456789ab/"
+  }
+}
