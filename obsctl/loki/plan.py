@@ -10,8 +10,13 @@ logs written under it unreadable), and the directories are resolved the way Loki
   ``betterBoltdbShipperDefaults``, ``betterTSDBShipperDefaults``);
 - the WAL is on by default, its flag default is the relative ``wal`` and ``flush_on_shutdown`` is
   off (pkg/ingester/wal.go ``WALConfig.RegisterFlags``);
-- chunks are in ``storage_config.filesystem.directory`` or ``common.storage.filesystem.chunks_directory``;
+- chunks are in ``storage_config.filesystem.directory`` or ``common.storage.filesystem.chunks_directory``
+  (``applyStorageConfig``); with neither, ``-local.chunk-directory`` defaults to ``""``, which
+  ``NewFSObjectClient`` cleans to ``.``: the process's working directory, which the config does not
+  tell (the package's unit sets no ``WorkingDirectory=``, so ``/``);
   the shipped index of a filesystem object store is under ``<chunks>/index/<prefix><day number>``.
+
+Checked against the 2.9-era upstream configs in tests/fixtures/loki/ (README.md there).
 
 Layouts this procedure cannot copy (an index store Loki 3 cannot read, an object store that is not
 the local filesystem, a relative directory) are refused with the reason and what to do instead.
@@ -40,6 +45,8 @@ INDEX_PERIOD = "24h"
 # of boltdb_shipper.shared_store_key_prefix; Loki 3 removed the setting and always uses it).
 SHARED_KEY_PREFIX = "index/"
 S3_STORES = ("s3", "aws")
+# The 2.9 package's default path_prefix is under it; a reboot may empty it (not a file we create).
+VOLATILE_ROOT = PurePosixPath("/tmp")  # noqa: S108
 
 # Name of each legacy directory in the inventory → its place under the new Loki's /loki.
 TARGETS = {
@@ -198,11 +205,14 @@ def _period(path: Path, position: int, raw: _Period) -> Period:
     object_store = raw.object_store or ""
     if object_store in S3_STORES:
         raise Refused(
-            f"{_where(path, here + '.object_store')} is {object_store!r}: this period's chunks and index are "
-            "in S3, not on the old host's disk, so there is nothing to copy",
-            fix="do not copy: give the new host's instance profile read access to that bucket, set "
-            "monitoring_stack_loki_s3_bucket/_region to it and list this period unchanged in "
-            "monitoring_stack_loki_schema_periods by hand (docs/loki-migration.md, 'Legacy data in S3')",
+            f"{_where(path, here + '.object_store')} is {object_store!r}: this period's chunks and shipped index "
+            "are in S3, not on the old host's disk, so this procedure has no files to copy; the newest lines "
+            "are still only in the old Loki's memory and its local WAL",
+            fix="drain the old Loki first (docs/loki-migration.md step 3: POST /flush until "
+            "loki_ingester_memory_chunks is 0, then stop it) so they reach the bucket; then give the new host's "
+            "instance profile read access to that bucket, set monitoring_stack_loki_s3_bucket/_region to it and "
+            "list this period unchanged in monitoring_stack_loki_schema_periods by hand "
+            "(docs/loki-migration.md, 'Legacy data in S3')",
         )
     if object_store != "filesystem":
         raise Refused(
@@ -281,8 +291,11 @@ def _directories(path: Path, parsed: LegacyLokiFile, stores: set[str]) -> tuple[
     if not chunks:
         raise Refused(
             f"{path}: neither storage_config.filesystem.directory nor common.storage.filesystem.chunks_directory "
-            "is set: the chunks' directory is unknown",
-            fix="set storage_config.filesystem.directory in the old config to where its chunks are and re-run",
+            "is set: Loki 2.9 then writes chunks into its working directory (-local.chunk-directory defaults to "
+            "'', used as '.'), which the config does not tell",
+            fix="find the chunks (the unit's WorkingDirectory=, or / when it sets none: a directory per tenant such "
+            "as fake/, and index/); on the stopped old Loki move them into a directory of their own, set "
+            "storage_config.filesystem.directory to it, start it again and re-run plan-migration",
         )
     dirs = {"chunks": _absolute(path, "storage_config.filesystem.directory", chunks, "the chunks")}
     if "boltdb-shipper" in stores:
@@ -308,6 +321,12 @@ def _directories(path: Path, parsed: LegacyLokiFile, stores: set[str]) -> tuple[
         dirs["wal"] = ""
         notes.append("the old Loki runs without a WAL: drain it with POST /flush before stopping it")
     targets = [dirs[k] for k in dirs if dirs[k]]
+    if any(PurePosixPath(t).is_relative_to(VOLATILE_ROOT) for t in targets):
+        notes.append(
+            "data under /tmp (the 2.9 package's default path_prefix /tmp/loki): a reboot may have emptied it "
+            "(tmpfs or tmp cleaning); the role refuses missing directories, but a partly cleaned one is not "
+            "detectable: check the oldest chunk's date before relying on older logs"
+        )
     for a in targets:
         for b in targets:
             if a != b and PurePosixPath(b).is_relative_to(PurePosixPath(a)):

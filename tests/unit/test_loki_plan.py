@@ -190,3 +190,67 @@ def test_missing_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFix
     code, _, err = _run(capsys, "--legacy-config", str(tmp_path / "nope.yml"))
     assert code == EXIT_USAGE
     assert "nope.yml" in err
+
+
+FIXTURES = PACKAGE_CONFIG.parent
+UPSTREAM_COMMIT = "1d397605766d388594fbcdbfbffda4ff86937748"
+
+
+def _fixture(name: str) -> tuple[Path, dict[str, Any]]:
+    path = FIXTURES / name
+    loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return path, loaded
+
+
+def test_every_upstream_fixture_names_its_source_commit() -> None:
+    readme = (FIXTURES / "README.md").read_text(encoding="utf-8")
+    assert UPSTREAM_COMMIT in readme
+    fixtures = sorted(FIXTURES.glob("*.yml"))
+    assert len(fixtures) >= 4
+    for fixture in fixtures:
+        assert fixture.name in readme, f"{fixture.name} is not described in tests/fixtures/loki/README.md"
+        assert UPSTREAM_COMMIT in fixture.read_text(encoding="utf-8"), f"{fixture.name} does not cite the commit"
+
+
+def test_package_config_data_under_tmp_is_flagged(capsys: pytest.CaptureFixture[str]) -> None:
+    result = plan.plan(PACKAGE_CONFIG)
+    assert any("/tmp" in note and "reboot" in note for note in result.notes)
+    relocated = plan.plan(FIXTURES / "loki-2.9-docker-image-config.yml")
+    assert not any("reboot" in note for note in relocated.notes), "only data under /tmp is flagged"
+
+
+def test_upstream_docker_image_config_resolves_under_its_prefix() -> None:
+    path, config = _fixture("loki-2.9-docker-image-config.yml")
+    prefix = config["common"]["path_prefix"]
+    result = plan.plan(path).inventory()
+    assert result["monitoring_stack_loki_legacy_periods"] == _periods_of(config)
+    assert result["monitoring_stack_loki_legacy_dirs"] == {
+        "chunks": config["common"]["storage"]["filesystem"]["chunks_directory"],
+        "boltdb_shipper_active": f"{prefix}/boltdb-shipper-active",
+        "boltdb_shipper_cache": f"{prefix}/boltdb-shipper-cache",
+        "wal": f"{prefix}/wal",
+    }
+
+
+def test_upstream_docs_example_without_chunks_directory_is_refused_with_where_to_look(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path, config = _fixture("loki-2.9-docs-local-example.yml")
+    assert "storage" not in config["common"] and "storage_config" not in config, "the fixture changed"
+    code, _, err = _run(capsys, "--legacy-config", str(path))
+    assert code == EXIT_FINDINGS
+    assert "working directory" in err
+    assert "storage_config.filesystem.directory" in err
+    assert "WorkingDirectory=" in err, "the fix says where the chunks are"
+    assert "Traceback" not in err
+
+
+def test_upstream_compose_s3_config_is_refused_and_told_to_drain_first(capsys: pytest.CaptureFixture[str]) -> None:
+    path, config = _fixture("loki-2.9-compose-s3-config.yml")
+    assert config["ingester"]["wal"]["dir"].startswith("/"), "the fixture keeps a local WAL"
+    code, _, err = _run(capsys, "--legacy-config", str(path))
+    assert code == EXIT_FINDINGS
+    assert "schema_config.configs[0].object_store" in err
+    assert "WAL" in err, "S3 chunks do not make the local WAL irrelevant"
+    assert "/flush" in err
+    assert "monitoring_stack_loki_s3_bucket" in err

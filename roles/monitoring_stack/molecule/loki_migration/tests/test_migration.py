@@ -103,3 +103,25 @@ def test_failure_modes_failed_and_switched_nothing() -> None:
     assert cases["changing"]["failed"] and not cases["changing"]["switched"]
     assert cases["truncated"]["failed"]
     assert cases["resumed"]["switched"] in (True, "True")
+
+
+def test_copy_over_ssh_left_no_partial_file_and_no_key_behind() -> None:
+    legacy, new = _host(LEGACY_HOST), _host(NEW_HOST)
+    for path in _plan()["monitoring_stack_loki_legacy_dirs"].values():
+        if path:
+            assert _tree(new, path) == _tree(legacy, path), f"the pulled {path} differs from the old host's"
+            assert not new.check_output(f"find {path} -name .rsync-partial"), "an interrupted file was left"
+    known = new.file("/root/.ssh/obs-loki-legacy-copy.known_hosts").content_string
+    host_key = legacy.file("/etc/ssh/ssh_host_ed25519_key.pub").content_string.split()[1]
+    assert host_key in known, "the copy trusts exactly the old host's own key"
+    copy_key = new.file("/root/.ssh/obs-loki-legacy-copy.pub").content_string.split()[1]
+    assert copy_key not in legacy.file("/home/admin/.ssh/authorized_keys").content_string
+
+
+def test_copy_repaired_a_truncated_pull_and_refused_a_differing_copy() -> None:
+    cases = json.loads(_host(NEW_HOST).file("/root/lokimig-copy-cases.json").content_string)
+    print(json.dumps(cases, indent=2))
+    assert int(cases["repaired"]["new_size"]) == int(cases["repaired"]["old_size"]) > 100
+    assert int(cases["repaired"]["transferred"]) >= 1
+    assert cases["extra"]["failed"] and "differs from" in cases["extra"]["msg"]
+    assert cases["copy_key_left_on_old_host"] in (False, "False")
