@@ -89,7 +89,7 @@ class RoleSettings:
     retention_size: str
     retention_size_bytes: float
     flags: list[str]  # the role's Prometheus flags, less the paths and the listen address
-    planning_series: int  # the series count the role's memory line was planned for (its comment)
+    planning_series: int  # the series count the memory budget plans for (benchmarks/memory.json)
 
 
 def _size_bytes(text: str) -> float:
@@ -113,7 +113,8 @@ def role_settings() -> RoleSettings:
     for raw in re.findall(r"^      - (--\S.*)$", block, re.MULTILINE):
         if not raw.startswith(("--config.file", "--storage.tsdb.path", "--web.listen-address")):
             flags.append(env.from_string(raw).render(context).strip('"'))
-    comment = re.search(r"^\s+prometheus:\s*\d+\s*#.*?~?(\d+)k series", _defaults_text(), re.MULTILINE)
+    # The series count the memory budget plans for: one figure, recorded by bench_memory.py.
+    budget = json.loads((REPO / "benchmarks/memory.json").read_text(encoding="utf-8"))
     retention_time = str(defaults["monitoring_stack_prometheus_retention_time"])
     retention_size = str(defaults["monitoring_stack_prometheus_retention_size"])
     return RoleSettings(
@@ -125,12 +126,8 @@ def role_settings() -> RoleSettings:
         retention_size=retention_size,
         retention_size_bytes=_size_bytes(retention_size),
         flags=flags,
-        planning_series=int(comment.group(1)) * 1000 if comment else 0,
+        planning_series=int(budget["planning_series"]),
     )
-
-
-def _defaults_text() -> str:
-    return (REPO / "roles/monitoring_stack/defaults/main.yml").read_text(encoding="utf-8")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -720,7 +717,7 @@ def _volume_rows(
 ) -> list[tuple[str, int]]:
     rows = [("10k series", 10_000)]
     if settings.planning_series:
-        rows.append((f"{settings.planning_series // 1000}k (the role's planning figure)", settings.planning_series))
+        rows.append((f"{settings.planning_series // 1000}k (the budget's planning load)", settings.planning_series))
     if mem.points:
         last = mem.points[-1].series
         rows.append((f"{last // 1000}k (largest measured under the limit)", last))
