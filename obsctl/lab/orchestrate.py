@@ -306,7 +306,7 @@ def monitoring_vars() -> dict[str, Any]:
     is required: no substitute, and a missing image fails site.yml (policy ``fail``) instead of
     becoming a skip, so a wrong upstream tag is caught."""
     if os.environ.get(UPSTREAM_IMAGES_ENV) == "1":
-        return {"monitoring_stack_missing_image_policy": "fail", **standins.drill_vars()}
+        return {"monitoring_stack_missing_image_policy": "fail", **standins.OBSCTL_IMAGE_VARS, **standins.drill_vars()}
     mon: dict[str, Any] = {"monitoring_stack_missing_image_policy": "skip"}
     present = set(substitute_images())
     for variable, recipe in _SUBSTITUTES.items():
@@ -321,7 +321,7 @@ def monitoring_vars() -> dict[str, Any]:
     slim = f"{images.IMAGE_PREFIX}/{standins.OBSCTL_BASE_RECIPE}:latest"
     if images.image_id(slim) and images.image_id(base) is None and not images.try_pull(base):
         mon["monitoring_stack_obsctl_base_image"] = slim
-    return {**mon, **standins.drill_vars()}
+    return {**mon, **standins.OBSCTL_IMAGE_VARS, **standins.drill_vars()}
 
 
 def verify_lab(echo: Callable[[str], None] = print) -> int:

@@ -102,6 +102,15 @@ def drill_vars() -> dict[str, Any]:
     }
 
 
+# The obsctl image trusts this machine's extra CA certificates (a TLS-inspecting proxy between it
+# and PyPI; none without one), as in the monitoring_stack Molecule scenario.
+OBSCTL_IMAGE_VARS: dict[str, Any] = {
+    "monitoring_stack_obsctl_ca_certificates": (
+        "{{ query('ansible.builtin.fileglob', '/usr/local/share/ca-certificates/*.crt') }}"
+    ),
+}
+
+
 def write_rules(catalog: cat.Catalog | None = None) -> tuple[bool, list[str]]:
     """Render the catalog's rule file for the lab's Prometheus; (changed, what it leaves out)."""
     doc, left_out = promrules.alerting_rules(catalog or cat.load())
