@@ -149,8 +149,9 @@ def obsctl_facts() -> dict[str, Any]:
 
 
 def build_context(facts: dict[str, Any], target: Path) -> None:
-    """The build context the role copies to the host (tasks/obsctl_image.yml), in ``target``."""
-    source = Path(str(facts.get("source_dir") or repo_root()))
+    """The build context the role copies to the host (tasks/obsctl_image.yml), in ``target``, from
+    this checkout (the role's default monitoring_stack_obsctl_source_dir)."""
+    source = repo_root()
     role_files = repo_root() / "roles" / "monitoring_stack" / "files"
     shutil.copy2(role_files / "obsctl" / "Dockerfile", target / "Dockerfile")
     for name in ("pyproject.toml", "requirements-runtime.lock"):

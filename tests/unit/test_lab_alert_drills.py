@@ -173,7 +173,7 @@ def test_alertmanager_config_routes_urgent_to_the_analyzer_and_every_channel_to_
 
 
 def test_build_context_is_what_the_role_copies(tmp_path: Path) -> None:
-    standins.build_context({"source_dir": "", "ca_certificates": []}, tmp_path)
+    standins.build_context({"ca_certificates": []}, tmp_path)
     assert {p.name for p in tmp_path.iterdir()} == {
         "Dockerfile",
         "pyproject.toml",
