@@ -194,8 +194,15 @@ def check_stack_images(report: Report, docker_ps: str) -> None:
         if "\t" not in line:
             continue
         name, image = line.split("\t", 1)
-        substitute = image.split(":")[0].endswith("-debian")
-        what = "Debian-built substitute of the upstream image" if substitute else "upstream image"
+        repo = image.split(":")[0]
+        if repo.endswith("alertmanager-debian"):
+            what = "Debian's build, the lab's stand-in for Grafana's alerting"
+        elif repo.endswith("-debian"):
+            what = "Debian-built substitute of the upstream image"
+        elif repo.endswith("/obsctl"):
+            what = "built from this repository's package"
+        else:
+            what = "upstream image"
         report.add("stack", f"{name} running", "ok", f"{image} ({what})")
 
 

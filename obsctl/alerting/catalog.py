@@ -417,6 +417,14 @@ def _validate_alert(catalog: Catalog, alert: Alert, seen_uids: set[str], seen_ti
     msg = _duration_problem(alert.for_, f"{where}: for")
     if msg:
         problems.append(msg)
+    elif alert.severity in catalog.severities and catalog.severities[alert.severity].group in catalog.groups:
+        group = catalog.severities[alert.severity].group
+        interval = catalog.groups[group]
+        if _duration_problem(interval, group) is None and alert.for_seconds % duration_seconds(interval):
+            problems.append(
+                f"{where}: for {alert.for_} is not a multiple of its group's interval ({group}: {interval}); "
+                "the rule would fire only at the next evaluation after it (obsctl alerts ttd assumes exact)"
+            )
     if alert.dashboard not in DASHBOARD_UIDS:
         problems.append(f"{where}: dashboard '{alert.dashboard}' is not one of {', '.join(DASHBOARD_UIDS)}")
     for name, text in (("summary", alert.summary), ("description", alert.description), ("service", alert.service)):

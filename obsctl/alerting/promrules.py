@@ -405,3 +405,41 @@ def plan(catalog: Catalog, alert: Alert, scrape_interval_s: float, rules_path: s
     result.cases.append(quiet_case)
     result.tests = {"rule_files": [rules_path], "evaluation_interval": interval, "tests": tests}
     return result
+
+
+def alerting_rules(catalog: Catalog) -> tuple[dict[str, Any], list[str]]:
+    """The catalog's PromQL alerts as one Prometheus rule file, for a Prometheus that evaluates them
+    itself (the lab, where Grafana's image is absent, with Alertmanager standing in for Grafana's
+    notifications). One group per catalog rule group at its interval; each alert keeps the uid as
+    its name, its ``for``, the labels Grafana's rule carries (severity, team, service) and the
+    annotations its messages read. Returns the rule file and what it could not carry over:
+    LogQL alerts (Prometheus cannot query Loki) and ``no_data: alerting`` (Grafana's no-data state
+    has no Prometheus counterpart here: an empty result simply does not fire)."""
+    left_out: list[str] = []
+    groups: list[dict[str, Any]] = []
+    for group, interval in catalog.groups.items():
+        rules: list[dict[str, Any]] = []
+        for alert in catalog.alerts:
+            if catalog.severities[alert.severity].group != group:
+                continue
+            if alert.language != "promql":
+                left_out.append(f"{alert.uid}: a {alert.language} alert (Prometheus evaluates PromQL only)")
+                continue
+            if alert.no_data == "alerting":
+                left_out.append(f"{alert.uid}: no_data: alerting is Grafana's; here an empty result does not fire")
+            annotations = {"title": alert.title, "summary": alert.summary, "description": alert.description}
+            runbook = catalog.runbook_link(alert)
+            if runbook:
+                annotations["runbook_url"] = runbook
+            rules.append(
+                {
+                    "alert": alert.uid,
+                    "expr": prometheus_expr(alert),
+                    "for": alert.for_,
+                    "labels": {"severity": alert.severity, "team": alert.team, "service": alert.service},
+                    "annotations": annotations,
+                }
+            )
+        if rules:
+            groups.append({"name": group, "interval": interval, "rules": rules})
+    return {"groups": groups}, left_out

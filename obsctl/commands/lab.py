@@ -1,10 +1,10 @@
-"""``obsctl lab up|down|status|reboot|second-day``: the whole platform on this machine (`make lab`, `make lab-down`)."""
+"""``obsctl lab up|down|status|reboot|second-day|drill``: the whole platform on this machine (`make lab`)."""
 
 from __future__ import annotations
 
 import argparse
 
-from obsctl.lab import drills, orchestrate
+from obsctl.lab import alert_drills, drills, orchestrate
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -41,6 +41,19 @@ def _reboot(args: argparse.Namespace) -> int:
     return 1 if result.problems else 0
 
 
+def _drill(args: argparse.Namespace) -> int:
+    results: list[alert_drills.DrillResult] = []
+    if args.which in ("blip", "all"):
+        results.append(alert_drills.blip())
+    if args.which in ("p1", "all"):
+        results += alert_drills.p1()
+    for r in results:
+        took = f"{r.seconds:.1f}s" if r.seconds is not None else "-"
+        what = {"blip": "down for", "p1": "delivered after", "e2e": "analysis posted after"}[r.name]
+        print(f"{r.name} drill: {'ok' if r.ok else 'FAILED'}, {what} {took}" + "".join(f"; {p}" for p in r.problems))
+    return 0 if all(r.ok for r in results) else 1
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("lab", help="the whole platform on this machine: local AWS, lab hosts, site.yml, verify")
     lsub = parser.add_subparsers(dest="lab_command", metavar="<action>", required=True)
@@ -65,3 +78,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     second.add_argument("--quiet", action="store_true", help="Ansible output only to .obs/lab/logs/")
     second.set_defaults(handler=_second_day)
+    drill = lsub.add_parser(
+        "drill",
+        help="alert drills: blip (the demo api down < 30 s must not page), p1 (stop -> page within 90 s, "
+        "and the analyzer's message end to end), all",
+    )
+    drill.add_argument("which", choices=["blip", "p1", "all"], help="which drill (all: blip, then p1)")
+    drill.set_defaults(handler=_drill)

@@ -20,7 +20,9 @@ HEADER = """\
 # address on the private Docker network `obs-lab`. The WireGuard endpoint of mon-1 is its address
 # on that network (standing for the Elastic IP). Lab-only
 # settings: Alloy's install is skipped where its package source is unreachable (all.vars), and
-# mon-1 skips images no registry offers here, running Debian-built substitutes where they exist.
+# mon-1 skips images no registry offers here, running Debian-built substitutes where they exist;
+# its alert drills' settings (rules for the Alertmanager stand-in, the LLM and Discord test doubles
+# on this machine's tunnel address, the owner map) come from obsctl/lab/standins.py.
 # mon-1's tunnel address comes from Terraform's output monitoring_tunnel_address. The emulator's
 # instance id and Elastic IP change on every apply (the EIP is not routable; mon-1 boots the
 # instance's user_data), so they stay out of this committed file: see .obs/lab/terraform-outputs.json.

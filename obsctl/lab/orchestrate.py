@@ -5,8 +5,10 @@ key, admin SSH key) -> terraform apply (envs/lab.tfvars + the keys' public halve
 -> mon-1's NoCloud seed from the launched instance's user_data + its data volume (loop device) ->
 lab host containers -> cloud-init on mon-1 (the user_data, checked) -> this machine joins the
 tunnel as the operator peer (hub key from SSM) and logs in to mon-1 over SSH -> secrets ->
-inventories/lab/hosts.yml -> lab_demo.yml (demo workload, Docker on mon-1) -> side-load the
-Debian-built substitute images -> ansible-playbook ansible/site.yml -> verify. Every phase is
+inventories/lab/hosts.yml -> lab_demo.yml (demo workload, Docker on mon-1, the obsctl image's
+tag) -> side-load the Debian-built substitute images, the obsctl image (built here: lab shortcut)
+and the Alertmanager stand-in -> ansible-playbook ansible/site.yml -> the Alertmanager stand-in
+runs on mon-1 -> verify. Every phase is
 idempotent, so a second `up` changes nothing (the site.yml PLAY RECAP must show changed=0).
 """
 
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from obsctl import images, localaws, tools
 from obsctl.errors import ObsError
-from obsctl.lab import access, boot, docker, recap, secrets
+from obsctl.lab import access, boot, docker, recap, secrets, standins
 from obsctl.lab import inventory as lab_inventory
 from obsctl.lab import terraform as lab_terraform
 from obsctl.lab.layout import (
@@ -168,7 +170,8 @@ def up(stream: bool = True, run_verify: bool = True, echo: Callable[[str], None]
         (state / "terraform-outputs.json").write_text(json.dumps(outputs, indent=2, sort_keys=True), encoding="utf-8")
         note.append(f"instance {outputs.get('monitoring_instance_id', '?')}, EIP {outputs.get('monitoring_public_ip')}")
     with t.phase("images") as note:
-        wanted = [CLOUD_RECIPE, APP_RECIPE, *SUBSTITUTE_RECIPES]
+        wanted = [CLOUD_RECIPE, APP_RECIPE, *SUBSTITUTE_RECIPES, standins.ALERTMANAGER_RECIPE]
+        wanted += [] if os.environ.get(UPSTREAM_IMAGES_ENV) == "1" else [standins.OBSCTL_BASE_RECIPE]
         built = images.build_all([r for r in wanted if (images.recipes_dir() / r).is_dir()])
         docker.require_base_image()
         note.append(f"{len(built)} checked")
@@ -182,27 +185,45 @@ def up(stream: bool = True, run_verify: bool = True, echo: Callable[[str], None]
         if secrets.ensure(vault_file(), vault_password_file()):
             note.append("lab secrets generated")
         hosts_yml = inventory_dir() / "hosts.yml"
+        changed, _ = standins.write_rules()
+        note.append(f"catalog rules {'written' if changed else 'unchanged'}")
         text = lab_inventory.render(outputs, monitoring_vars())
         note.append("hosts.yml " + ("written" if lab_inventory.write(hosts_yml, text) else "unchanged"))
     with t.phase("lab_demo.yml") as note:
-        demo = run_playbook(root / "ansible" / "playbooks" / "lab_demo.yml", logs / "lab_demo.log", echo, stream)
+        demo = run_playbook(
+            root / "ansible" / "playbooks" / "lab_demo.yml",
+            logs / "lab_demo.log",
+            echo,
+            stream,
+            extra=["-e", f"obs_lab_obsctl_image_facts={standins.facts_file()}"],
+        )
         note.append(demo.summary())
-    with t.phase("side-load substitutes") as note:
-        if os.environ.get(UPSTREAM_IMAGES_ENV) == "1":
-            note.append(f"none ({UPSTREAM_IMAGES_ENV}=1: the pinned upstream images only)")
-        for image in [] if os.environ.get(UPSTREAM_IMAGES_ENV) == "1" else substitute_images():
-            loaded = docker.sideload_image(monitoring_host().container, image)
-            note.append(f"{image} {'loaded' if loaded else 'present'}")
+    sideload(t, echo)
     with t.phase("site.yml") as note:
         site = run_playbook(root / "ansible" / "site.yml", logs / "site.log", echo, stream)
         result.site_recap = site
         note.append(site.summary())
+    with t.phase("alerting stand-in") as note:
+        note.append(f"{standins.ALERTMANAGER_CONTAINER} {standins.ensure_alertmanager()}")
     if run_verify:
         with t.phase("verify") as note:
             result.verify_exit = verify_lab(echo)
             note.append("ok" if result.verify_exit == 0 else "FAILED")
     echo(t.render())
     return result
+
+
+def sideload(t: Timings, echo: Callable[[str], None]) -> None:
+    """Images mon-1's Docker cannot pull here, copied in from this machine's Docker."""
+    with t.phase("side-load substitutes") as note:
+        if os.environ.get(UPSTREAM_IMAGES_ENV) == "1":
+            note.append(f"none ({UPSTREAM_IMAGES_ENV}=1: the pinned upstream images only)")
+        for image in [] if os.environ.get(UPSTREAM_IMAGES_ENV) == "1" else substitute_images():
+            loaded = docker.sideload_image(monitoring_host().container, image)
+            note.append(f"{image} {'loaded' if loaded else 'present'}")
+        # Lab shortcut and lab stand-in (obsctl/lab/standins.py): the obsctl image, built here with
+        # the role's tag, and Debian's Alertmanager standing in for Grafana's alerting.
+        note.extend(standins.sideload(echo))
 
 
 def start_local_aws(t: Timings, state: Path) -> localaws.LocalAws:
@@ -285,7 +306,7 @@ def monitoring_vars() -> dict[str, Any]:
     is required: no substitute, and a missing image fails site.yml (policy ``fail``) instead of
     becoming a skip, so a wrong upstream tag is caught."""
     if os.environ.get(UPSTREAM_IMAGES_ENV) == "1":
-        return {"monitoring_stack_missing_image_policy": "fail"}
+        return {"monitoring_stack_missing_image_policy": "fail", **standins.OBSCTL_IMAGE_VARS, **standins.drill_vars()}
     mon: dict[str, Any] = {"monitoring_stack_missing_image_policy": "skip"}
     present = set(substitute_images())
     for variable, recipe in _SUBSTITUTES.items():
@@ -295,7 +316,12 @@ def monitoring_vars() -> dict[str, Any]:
         upstream = upstream_image(variable)
         if images.image_id(upstream) is None and not images.try_pull(upstream):
             mon[variable] = substitute
-    return mon
+    # The obsctl image's base (built here, lab shortcut): the Debian-built stand-in for -slim.
+    base = upstream_image("monitoring_stack_obsctl_base_image")
+    slim = f"{images.IMAGE_PREFIX}/{standins.OBSCTL_BASE_RECIPE}:latest"
+    if images.image_id(slim) and images.image_id(base) is None and not images.try_pull(base):
+        mon["monitoring_stack_obsctl_base_image"] = slim
+    return {**mon, **standins.OBSCTL_IMAGE_VARS, **standins.drill_vars()}
 
 
 def verify_lab(echo: Callable[[str], None] = print) -> int:

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
+from obsctl.alerting import alertmanager, grafana, messages
 from obsctl.alerting import catalog as cat
-from obsctl.alerting import grafana, messages
 from tests.support import REPO, tool
 
 OUT = REPO / "roles" / "monitoring_stack" / "files" / "grafana" / "provisioning" / "alerting"
@@ -29,25 +29,13 @@ def _load(name: str) -> Any:
     return yaml.safe_load((OUT / name).read_text(encoding="utf-8"))
 
 
-def _am_route(node: dict[str, Any]) -> dict[str, Any]:
-    route: dict[str, Any] = {"receiver": node["receiver"]}
-    if "object_matchers" in node:
-        route["matchers"] = [f'{name}{op}"{value}"' for name, op, value in node["object_matchers"]]
-    for key in ("group_by", "group_wait", "group_interval", "repeat_interval", "mute_time_intervals"):
-        if key in node:
-            route[key] = node[key]
-    if node.get("routes"):
-        route["routes"] = [_am_route(child) for child in node["routes"]]
-    return route
-
-
 @pytest.fixture(scope="module")
 def am_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     policy = _load("notification-policies.yml")["policies"][0]
     points = _load("contact-points.yml")["contactPoints"]
     mutes = _load("mute-timings.yml")["muteTimes"]
     config = {
-        "route": _am_route(policy),
+        "route": alertmanager.route(policy),
         # Delivery is Grafana's business; a local webhook stands in for each contact point.
         "receivers": [{"name": cp["name"], "webhook_configs": [{"url": "http://127.0.0.1:9/"}]} for cp in points],
         "time_intervals": [{"name": m["name"], "time_intervals": m["time_intervals"]} for m in mutes],
@@ -121,3 +109,38 @@ def test_title_renders_within_discord_limit(template_file: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert 0 < len(proc.stdout.strip()) <= messages.DISCORD_TITLE_LIMIT
     assert "RESOLVED" in proc.stdout or "FIRING" in proc.stdout
+
+
+def test_lab_alertmanager_config_is_valid_and_routes_like_the_policy(tmp_path: Path) -> None:
+    """The configuration the lab's Alertmanager runs (obsctl.alerting.alertmanager.config): amtool
+    accepts it, every severity reaches the receiver of its channel, and only the analyzer's
+    severities' channels carry the analyzer webhook with a Bearer credential file."""
+    token = tmp_path / "token"
+    token.write_text("x" * 32, encoding="utf-8")
+    doc = alertmanager.config(
+        CATALOG,
+        discord_urls={c: f"http://127.0.0.1:9/discord/{c}" for c in CATALOG.channels},
+        analyzer_url="http://analyzer:8095/webhook",
+        analyzer_credentials_file=str(token),
+    )
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    proc = subprocess.run([tool("amtool"), "check-config", str(path)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    policy = _load("notification-policies.yml")["policies"][0]
+    for child, severity in zip(doc["route"]["routes"], sorted(CATALOG.severities), strict=True):
+        generated = next(r for r in policy["routes"] if r["object_matchers"][0][2] == severity)
+        assert child["group_wait"] == generated["group_wait"] == CATALOG.severities[severity].group_wait
+        routed = subprocess.run(
+            [tool("amtool"), "config", "routes", "test", f"--config.file={path}", f"severity={severity}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert routed.stdout.strip() == grafana.contact_point_name(CATALOG.severities[severity].channel)
+    analyzed = {grafana.contact_point_name(CATALOG.severities[s].channel) for s in CATALOG.analyzer.severities}
+    for receiver in doc["receivers"]:
+        hooks = receiver.get("webhook_configs", [])
+        assert bool(hooks) == (receiver["name"] in analyzed), receiver["name"]
+        for hook in hooks:
+            assert hook["http_config"]["authorization"] == {"type": "Bearer", "credentials_file": str(token)}

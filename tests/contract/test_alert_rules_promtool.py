@@ -95,3 +95,78 @@ def test_case_count_summary() -> None:
     total = sum(len(_plan(a).cases) for a in PROMQL)
     print(f"\n{len(PROMQL)} PromQL alerts -> {total} promtool cases; {len(OTHER)} LogQL alert(s) not testable here")
     assert total >= 2 * len(PROMQL)
+
+
+def test_lab_rule_file_passes_promtool_check(tmp_path: Path) -> None:
+    """The rule file the lab's Prometheus evaluates (promrules.alerting_rules): every PromQL alert,
+    in its catalog group at the group's interval."""
+    doc, left_out = promrules.alerting_rules(CATALOG)
+    path = tmp_path / "catalog-alerts.yml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    proc = subprocess.run([tool("promtool"), "check", "rules", str(path)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"{len(PROMQL)} rules found" in proc.stdout
+    assert {g["name"]: g["interval"] for g in doc["groups"]} == CATALOG.groups
+    assert sorted(line.split(":")[0] for line in left_out if "LogQL" in line or "logql" in line) == sorted(
+        a.uid for a in OTHER
+    )
+
+
+def _blip_case(failed_scrapes: int, fires_at: float | None) -> dict[str, Any]:
+    """``up`` of one target with ``failed_scrapes`` failed scrapes in a row, checked at every
+    evaluation of the P1 group for 4 minutes: service-down fires only at ``fires_at`` (or never)."""
+    step = common.scrape_interval_seconds()
+    sev = CATALOG.severities["P1"]
+    interval = CATALOG.group_interval_seconds(sev.group)
+    labels = {"job": "spring", "instance": "app-1", "app": "api"}
+    values = " ".join(["1"] * 3 + ["0"] * failed_scrapes + ["1"] * 20)
+    alert = CATALOG.by_uid("service-down")
+    expected = {**labels, "severity": "P1", "team": alert.team, "service": "spring"}
+    checks = []
+    t = 0.0
+    while t <= 240:
+        firing = fires_at is not None and fires_at <= t < fires_at + interval
+        checks.append(
+            {
+                "eval_time": f"{round(t)}s",
+                "alertname": "service-down",
+                "exp_alerts": [{"exp_labels": expected}] if firing else [],
+            }
+        )
+        t += interval
+    return {
+        "name": f"{failed_scrapes} failed scrapes",
+        "interval": f"{round(step)}s",
+        "input_series": [{"series": promrules._sel("up", labels), "values": values}],
+        "alert_rule_test": checks,
+    }
+
+
+def test_a_blip_shorter_than_30s_never_pages_p1_in_the_prometheus_engine(tmp_path: Path) -> None:
+    """Issue 19: a fault of up to `for` - scrape interval (>= 30 s) spans at most that many failed
+    scrapes, which never page; one more failed scrape does, right at `for` after the first evaluation
+    that saw the fault. Run by Prometheus's engine on the lab's rule file (annotations dropped: the
+    firing state is what is checked)."""
+    step = common.scrape_interval_seconds()
+    alert = CATALOG.by_uid("service-down")
+    interval = CATALOG.group_interval_seconds(CATALOG.severities["P1"].group)
+    quiet = int((alert.for_seconds - step) // step) + 1  # failed scrapes a fault of for - scrape can span
+    assert (alert.for_seconds - step) >= 30
+    doc, _ = promrules.alerting_rules(CATALOG)
+    for group in doc["groups"]:
+        for rule in group["rules"]:
+            rule.pop("annotations", None)
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    first_down = 3 * step
+    first_eval = interval * -(-first_down // interval)
+    tests = {
+        "rule_files": ["rules.yml"],
+        "evaluation_interval": f"{round(interval)}s",
+        "tests": [_blip_case(quiet, None), _blip_case(quiet + 1, first_eval + alert.for_seconds)],
+    }
+    (tmp_path / "tests.yml").write_text(yaml.safe_dump(tests, sort_keys=False), encoding="utf-8")
+    proc = subprocess.run(
+        [tool("promtool"), "test", "rules", "tests.yml"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    print(f"\n{quiet} failed scrapes ({quiet * step:.0f} s of samples): no page; {quiet + 1}: page")

@@ -38,6 +38,8 @@ SERVICES_ON = {
     "monitoring_stack_bot_operator_roles": ["oncall"],
     "monitoring_stack_llm_api_keys": {"anthropic": "contract-test-anthropic-key"},
     "monitoring_stack_llm_models": {"anthropic": "contract-test-model"},
+    "monitoring_stack_llm_base_urls": {"anthropic": "http://llm-gateway.invalid:8080"},
+    "monitoring_stack_prometheus_alertmanagers": ["alertmanager.invalid:9093"],
     "monitoring_stack_analyzer_owners": {"default": "role:123456789012345678"},
     "monitoring_stack_reports_discord_webhook_url": "https://discord.invalid/api/webhooks/3/reports",
     "monitoring_stack_reports_timezone": "Europe/Berlin",
@@ -76,6 +78,8 @@ def test_default_render_passes_every_tool_with_the_analyzer(default: Rendered) -
     services = default.yaml("compose.yml")["services"]
     assert "analyzer" in services, "the analyzer is on without any LLM key"
     assert "bot" not in services, "the bot stays off until its token and guilds are given"
+    assert "alerting" not in default.yaml("prometheus/prometheus.yml"), "alerting is Grafana's in production"
+    assert "_BASE_URL" not in default.text("obsctl/analyzer.env")
     assert services["report"]["profiles"] == ["jobs"], "`up` never starts the report job"
 
 
@@ -174,6 +178,9 @@ def test_every_service_switched_on(services_on: tuple[Rendered, Path]) -> None:
     analyzer = _env(r.text("obsctl/analyzer.env"))
     assert analyzer["ANTHROPIC_API_KEY"] == "contract-test-anthropic-key"
     assert analyzer["ANTHROPIC_MODEL"] == "contract-test-model"
+    assert analyzer["ANTHROPIC_BASE_URL"] == "http://llm-gateway.invalid:8080"
+    alerting = r.yaml("prometheus/prometheus.yml")["alerting"]
+    assert alerting == {"alertmanagers": [{"static_configs": [{"targets": ["alertmanager.invalid:9093"]}]}]}
     assert analyzer["OBS_ANALYZER_OWNERS"] == "/etc/obsctl/owners.yml"
     owners: Any = yaml.safe_load(r.text("obsctl/config/owners.yml"))
     assert owners == SERVICES_ON["monitoring_stack_analyzer_owners"]

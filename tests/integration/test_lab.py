@@ -1,6 +1,7 @@
 """`make lab` end to end: up (cold) -> mon-1 booted Terraform's user_data -> Ansible reached every
 host over SSH at its tunnel address from this machine's operator peer, app-1 first by first contact
--> up again (site.yml must report changed=0) -> verify -> second-day drill -> reboot drill -> down.
+-> up again (site.yml must report changed=0) -> verify -> alert drills (blip, P1, analyzer end to end)
+-> second-day drill -> reboot drill -> down.
 ONE lab for all of it.
 
 Runs the real thing: moto + `terraform apply`, systemd containers on a private Docker network,
@@ -222,6 +223,22 @@ def _assert_daily_report_against_the_lab(tmp: Path) -> None:
     assert "dry run: nothing sent" in out
 
 
+def _assert_alert_drills() -> None:
+    """Issues 15 and 19: the blip drill must not page; the P1 drill pages within 90 s of the demo
+    api's stop (real Prometheus rule -> real Alertmanager -> the capture server), and the analyzer's
+    message (real Prometheus evidence, the LLM test double's answer) carries severity, summary,
+    owner mention and the cited evidence. Figures: benchmarks/drills.md."""
+    code, out = _obsctl("lab", "drill", "all", log_name="lab-drills.log", timeout=900)
+    assert code == 0, f"alert drills failed (log .obs/logs/lab-drills.log):\n{out[-3000:]}"
+    blip = re.search(r"^blip drill: ok, down for (\d+\.\d)s$", out, re.MULTILINE)
+    p1 = re.search(r"^p1 drill: ok, delivered after (\d+\.\d)s$", out, re.MULTILINE)
+    e2e = re.search(r"^e2e drill: ok, analysis posted after (\d+\.\d)s$", out, re.MULTILINE)
+    assert blip and p1 and e2e, out[-3000:]
+    assert float(blip.group(1)) < 30
+    assert float(p1.group(1)) <= 90
+    print(f"\nblip {blip.group(1)}s: no page; P1 page {p1.group(1)}s after the stop; analysis {e2e.group(1)}s")
+
+
 def test_lab_end_to_end(tmp_path: Path) -> None:
     _require_prerequisites()
     try:
@@ -248,6 +265,8 @@ def test_lab_end_to_end(tmp_path: Path) -> None:
         assert "handshakes" in out
         _assert_exemplars_carry_trace_ids()
         _assert_daily_report_against_the_lab(tmp_path)
+
+        _assert_alert_drills()
 
         code, out = _obsctl("lab", "second-day", "--quiet", log_name="lab-second-day.log", timeout=1800)
         assert code == 0, f"site.yml a day later was not changed=0 or failed:\n{out[-3000:]}"

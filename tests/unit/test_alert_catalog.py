@@ -137,6 +137,7 @@ def _raw() -> dict[str, Any]:
         (lambda d: d["alerts"][0].update(dashboard="nope"), "dashboard 'nope'"),
         (lambda d: d["alerts"][0].update({"for": "soon"}), "not a duration"),
         (lambda d: d["groups"]["p1-critical"].update(interval="15s"), "multiple of Grafana's 10s tick"),
+        (lambda d: d["alerts"][0].update({"for": "45s"}), "not a multiple of its group's interval"),
         (lambda d: d["severities"]["P4"].update(mute_timings=["never"]), "unknown mute timing"),
         (lambda d: d["severities"]["P2"].update(channel="pager"), "unknown channel"),
         (lambda d: d["alerts"][0].pop("summary"), "missing 'summary'"),

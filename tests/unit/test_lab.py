@@ -15,7 +15,7 @@ import subprocess
 import pytest
 import yaml
 
-from obsctl.lab import boot, docker, drills, inventory, orchestrate, recap, secrets
+from obsctl.lab import boot, docker, drills, inventory, orchestrate, recap, secrets, standins
 from obsctl.lab.layout import DATA_DEVICE, GATEWAY, HOSTS, SUBNET, monitoring_host
 from tests.support import REPO
 
@@ -225,7 +225,11 @@ def test_online_ci_requires_every_upstream_image(monkeypatch):
     assert offline["monitoring_stack_prometheus_image"] == "obs/prometheus-debian:latest"
     # Online CI: no substitute, and a missing upstream image fails the run instead of skipping.
     monkeypatch.setenv(orchestrate.UPSTREAM_IMAGES_ENV, "1")
-    assert orchestrate.monitoring_vars() == {"monitoring_stack_missing_image_policy": "fail"}
+    online = orchestrate.monitoring_vars()
+    assert online["monitoring_stack_missing_image_policy"] == "fail"
+    assert not any(str(v).startswith("obs/") for v in online.values()), online
+    # The drills' settings (Alertmanager stand-in, test doubles) hold in both modes.
+    assert {k: online[k] for k in standins.drill_vars()} == standins.drill_vars()
 
 
 def test_tunnel_listeners_only_on_the_tunnel_address():

@@ -247,9 +247,13 @@ def test_adhoc_json_parsing():
 def test_stack_images_name_substitutes():
     report = Report()
     verify.check_stack_images(
-        report, "monitoring-prometheus-1\tobs/prometheus-debian:latest\nmonitoring-grafana-1\tgrafana/grafana:12.3.1\n"
+        report,
+        "monitoring-prometheus-1\tobs/prometheus-debian:latest\nmonitoring-grafana-1\tgrafana/grafana:12.3.1\n"
+        "monitoring-analyzer-1\tobs/obsctl:0.1.0-e0737bc850ff\nobs-lab-alertmanager\tobs/alertmanager-debian:latest\n",
     )
     details = {r.check: r.detail for r in report.results}
+    assert "built from this repository" in details["monitoring-analyzer-1 running"]
+    assert "stand-in for Grafana's alerting" in details["obs-lab-alertmanager running"]
     assert "Debian-built substitute" in details["monitoring-prometheus-1 running"]
     assert "upstream image" in details["monitoring-grafana-1 running"]
 
