@@ -192,3 +192,21 @@ def local_server(argv: list[str], ready_url: str, log_path: Path, what: str, tim
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@contextlib.contextmanager
+def local_alertmanager(binary: str, config: str, work: Path) -> Iterator[str]:
+    """A real Alertmanager on loopback with ``config`` (YAML text), single instance (no gossip port),
+    its data and log under ``work``; yields its base URL once ``/-/ready`` answers."""
+    (work / "alertmanager.yml").write_text(config, encoding="utf-8")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = [
+        binary,
+        f"--config.file={work / 'alertmanager.yml'}",
+        f"--storage.path={work / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ]
+    with local_server(argv, f"{url}/-/ready", work / "alertmanager.log", "alertmanager", timeout=30):
+        yield url

@@ -25,7 +25,7 @@ from obsctl.analyzer.payload import parse
 from obsctl.common import duration_seconds
 from obsctl.lab import alert_drills
 from obsctl.lab.doubles import DiscordCapture
-from tests.support import free_port, local_server
+from tests.support import local_alertmanager
 
 CATALOG = cat.load()
 TOKEN = "lab-analyzer-token-for-tests-0123456789"
@@ -56,17 +56,7 @@ def am_url(tmp_path_factory: pytest.TempPathFactory, captures: tuple[DiscordCapt
         analyzer_url=f"{analyzer.url}/api/webhooks/analyzer-webhook/x",
         analyzer_credentials_file=str(token),
     )
-    (work / "alertmanager.yml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    argv = [
-        binary,
-        f"--config.file={work / 'alertmanager.yml'}",
-        f"--storage.path={work / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--cluster.listen-address=",
-    ]
-    with local_server(argv, f"{url}/-/ready", work / "alertmanager.log", "alertmanager", timeout=30):
+    with local_alertmanager(binary, yaml.safe_dump(doc, sort_keys=False), work) as url:
         yield url
 
 

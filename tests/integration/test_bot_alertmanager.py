@@ -22,7 +22,7 @@ from obsctl.bot import interactions
 from obsctl.bot.core import ChatOps, Reply, Rule
 from obsctl.clients.alertmanager import AlertmanagerClient
 from obsctl.incidents.store import IncidentStore, NewAlert
-from tests.support import free_port, local_server
+from tests.support import local_alertmanager
 from tests.unit.bot_support import ALICE, OPERATOR_ROLE, payload
 
 CONFIG = """route:
@@ -38,17 +38,7 @@ def alertmanager_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if binary is None:
         pytest.skip("'prometheus-alertmanager' is not installed here (apt-get install prometheus-alertmanager)")
     work = tmp_path_factory.mktemp("alertmanager")
-    (work / "alertmanager.yml").write_text(CONFIG, encoding="utf-8")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    argv = [
-        binary,
-        f"--config.file={work / 'alertmanager.yml'}",
-        f"--storage.path={work / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--cluster.listen-address=",  # no gossip port: a single instance
-    ]
-    with local_server(argv, f"{url}/-/ready", work / "alertmanager.log", "alertmanager", timeout=30):
+    with local_alertmanager(binary, CONFIG, work) as url:
         yield url
 
 
