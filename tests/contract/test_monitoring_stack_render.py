@@ -180,6 +180,10 @@ def render(inventory: Path, out: Path, extra: dict[str, Any] | None = None, expe
     )
     extra_vars = {
         "ansible_connection": "local",
+        # Rendered by whoever runs the tests, into a temporary directory: the project inventories'
+        # ansible_become does not apply (stock Ansible skips a become to the same user, Mitogen
+        # does not, and a CI machine may have no sudo).
+        "ansible_become": False,
         "ansible_python_interpreter": str(VENV_BIN / "python"),
         "monitoring_stack_render_only": True,
         "monitoring_stack_project_dir": str(out),
