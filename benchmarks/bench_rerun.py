@@ -2,13 +2,14 @@
 
 Reproduce (the lab must be up: `obsctl lab up`; run from the repository root):
 
-    .venv/bin/python benchmarks/bench_rerun.py [--runs N]
+    .venv/bin/python benchmarks/bench_rerun.py [--runs N] [--strategies linear,mitogen_linear]
 
 1. the SSH round trip to each lab host over an open ControlMaster connection (`ssh ... true`:
    the transport cost of one task with pipelining, without the module), and the wall time of one
    ad-hoc `ansible HOST -m ansible.builtin.ping` (Ansible's start-up plus one module execution),
 2. site.yml exactly as `obsctl lab up` runs it (inventories/lab, the lab's vault password file),
-   with the profile_tasks callback, N times; each run's wall time and PLAY RECAP,
+   with the profile_tasks callback, N times per strategy (ansible.cfg's Mitogen by default; stock
+   `linear` to compare); each run's wall time and the last run's PLAY RECAP,
 3. the task count: every task result per host in the last run (ok + changed + failed; skipped
    tasks cost no round trip) and the ratio wall time / (task results x round trip),
 4. the ten slowest tasks of the last run (profile_tasks' TASKS RECAP).
@@ -81,12 +82,12 @@ def adhoc_ping(host: str, vault_password: Path, samples: int = 3) -> float:
     return statistics.median(times)
 
 
-def run_site(vault_password: Path, log: Path) -> tuple[float, str]:
+def run_site(vault_password: Path, log: Path, strategy: str) -> tuple[float, str]:
     start = time.monotonic()
     proc = subprocess.run(
         [str(VENV_BIN / "ansible-playbook"), "-i", "inventories/lab", "--vault-password-file", str(vault_password),
          "ansible/site.yml"],
-        cwd=REPO, env=_env(), capture_output=True, text=True, check=False,
+        cwd=REPO, env=dict(_env(), ANSIBLE_STRATEGY=strategy), capture_output=True, text=True, check=False,
     )  # fmt: skip
     took = time.monotonic() - start
     log.write_text(proc.stdout + proc.stderr, encoding="utf-8")
@@ -162,6 +163,12 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=1, help="warm site.yml runs to time (default 1)")
     parser.add_argument("--packages", action="store_true", help="only time installing the packages alone (no lab)")
+    parser.add_argument(
+        "--strategies",
+        default="mitogen_linear",
+        help="comma-separated Ansible strategies to time, each --runs times (default: mitogen_linear, ansible.cfg's; "
+        "`linear,mitogen_linear` compares with stock Ansible)",
+    )
     args = parser.parse_args()
     if args.packages:
         packages_alone()
@@ -177,10 +184,14 @@ def main() -> int:
         for h in HOSTS
     }
     ping = adhoc_ping(HOSTS[0].name, vault_password_file())
-    walls, out = [], ""
-    for n in range(1, args.runs + 1):
-        took, out = run_site(vault_password_file(), REPO / ".obs" / f"bench-rerun-{n}.log")
-        walls.append(took)
+    strategies = [name.strip() for name in args.strategies.split(",") if name.strip()]
+    walls: dict[str, list[float]] = {name: [] for name in strategies}
+    out = ""
+    for strategy in strategies:
+        for n in range(1, args.runs + 1):
+            took, out = run_site(vault_password_file(), REPO / ".obs" / f"bench-rerun-{strategy}-{n}.log", strategy)
+            walls[strategy].append(took)
+    last = walls[strategies[-1]]
     result = recap.parse(out)
     tasks = task_results(out)
     rtt = max(rtts.values())
@@ -189,13 +200,14 @@ def main() -> int:
     for name, value in rtts.items():
         print(f"| SSH round trip {name} (open ControlMaster, `ssh true`, median of 10) | {value * 1000:.0f} ms |")
     print(f"| one ad-hoc `ansible {HOSTS[0].name} -m ping` (start-up + one module) | {ping:.2f} s |")
-    for n, took in enumerate(walls, 1):
-        print(f"| warm site.yml run {n} wall time | {took:.1f} s |")
-    print(f"| site.yml PLAY RECAP (last run) | {result.summary()} |")
+    for strategy, times in walls.items():
+        for n, took in enumerate(times, 1):
+            print(f"| warm site.yml, strategy {strategy}, run {n}: wall time | {took:.1f} s |")
+    print(f"| site.yml PLAY RECAP (last run, {strategies[-1]}) | {result.summary()} |")
     print(f"| task results (ok/changed lines, loop items one by one) | {tasks} |")
     print(f"| task results x SSH round trip | {tasks * rtt:.1f} s |")
-    print(f"| ratio wall / (task results x round trip) | {min(walls) / (tasks * rtt):.0f} |")
-    print(f"| wall time per task result | {min(walls) / tasks:.2f} s |")
+    print(f"| ratio wall / (task results x round trip), {strategies[-1]} | {min(last) / (tasks * rtt):.0f} |")
+    print(f"| wall time per task result, {strategies[-1]} | {min(last) / tasks:.2f} s |")
     slowest = out[out.find("TASKS RECAP") :].splitlines()[3:13]
     print("\nslowest tasks (last run):\n" + "\n".join(slowest))
     return 0
