@@ -189,7 +189,11 @@ def main() -> int:
     out = ""
     for strategy in strategies:
         for n in range(1, args.runs + 1):
-            took, out = run_site(vault_password_file(), REPO / ".obs" / f"bench-rerun-{strategy}-{n}.log", strategy)
+            log = REPO / ".obs" / f"bench-rerun-{strategy}-{n}.log"
+            took, out = run_site(vault_password_file(), log, strategy)
+            counts = recap.parse(out)
+            if counts.changed:  # a warm re-run that changes something is not the figure asked for
+                sys.exit(f"warm site.yml ({strategy}, run {n}) changed something: {counts.summary()}; log: {log}")
             walls[strategy].append(took)
     last = walls[strategies[-1]]
     result = recap.parse(out)
