@@ -124,6 +124,7 @@ def render_alloy_configs(
     cmd = [
         playbook, "-i", str(inv), str(tmp / "render.yml"),
         "-e", f"ansible_python_interpreter={venv_python}", "-e", "ansible_connection=local",
+        "-e", "ansible_become=false",  # rendered locally as the test runner: Mitogen does not skip a same-user become
     ]  # fmt: skip
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
