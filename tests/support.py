@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from pathlib import Path
 from socketserver import BaseServer
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -210,3 +210,20 @@ def local_alertmanager(binary: str, config: str, work: Path) -> Iterator[str]:
     ]
     with local_server(argv, f"{url}/-/ready", work / "alertmanager.log", "alertmanager", timeout=30):
         yield url
+
+
+ANSIBLE_TASK_NESTING = ("block", "rescue", "always", "tasks", "pre_tasks", "post_tasks", "handlers")
+
+
+def ansible_tasks(node: Any) -> Iterator[dict[str, Any]]:
+    """Every task of a task list, a play list or a block, recursively (blocks themselves are not yielded)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from ansible_tasks(item)
+    elif isinstance(node, dict):
+        nested = [key for key in ANSIBLE_TASK_NESTING if key in node]
+        if nested:
+            for key in nested:
+                yield from ansible_tasks(node[key])
+        elif "name" in node or any("." in key for key in node):
+            yield node

@@ -18,18 +18,16 @@ import importlib.util
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.support import REPO, tool
+from tests.support import REPO, ansible_tasks, tool
 
 CONTROLLER = {"localhost", "127.0.0.1"}
 SHIM = REPO / "ansible" / "plugins" / "strategy" / "mitogen_linear.py"
-NESTING = ("block", "rescue", "always", "tasks", "pre_tasks", "post_tasks", "handlers")
 
 
 def _run_ansible(
@@ -124,20 +122,6 @@ def test_a_controller_task_escapes_become_only_through_the_variable(tmp_path: Pa
     assert "keyword-failed=True variable-failed=False" in result.stdout, result.stdout
 
 
-def _tasks(node: Any) -> Iterator[dict[str, Any]]:
-    """Every task of a task list, a play list or a block, recursively."""
-    if isinstance(node, list):
-        for item in node:
-            yield from _tasks(item)
-    elif isinstance(node, dict):
-        nested = [key for key in NESTING if key in node]
-        if nested:
-            for key in nested:
-                yield from _tasks(node[key])
-        elif "name" in node or any("." in key for key in node):
-            yield node
-
-
 def _task_files() -> list[Path]:
     patterns = ("roles/*/tasks/*.yml", "roles/*/handlers/*.yml", "ansible/playbooks/*.yml", "ansible/tasks/*.yml")
     return sorted(path for pattern in patterns for path in REPO.glob(pattern))
@@ -146,14 +130,15 @@ def _task_files() -> list[Path]:
 def test_task_files_are_found() -> None:
     files = _task_files()
     assert len(files) > 20
-    assert sum(1 for path in files for task in _tasks(yaml.safe_load(path.read_text())) if task.get("delegate_to")) >= 5
+    tasks = [task for path in files for task in ansible_tasks(yaml.safe_load(path.read_text()))]
+    assert sum(1 for task in tasks if task.get("delegate_to")) >= 5
 
 
 @pytest.mark.parametrize("path", _task_files(), ids=lambda p: str(p.relative_to(REPO)))
 def test_tasks_on_the_controller_do_not_become(path: Path) -> None:
     wrong = [
         task.get("name", "?")
-        for task in _tasks(yaml.safe_load(path.read_text()))
+        for task in ansible_tasks(yaml.safe_load(path.read_text()))
         if str(task.get("delegate_to", "")) in CONTROLLER
         and (task.get("vars") or {}).get("ansible_become") is not False
     ]
@@ -206,7 +191,7 @@ def test_no_conditional_reset_connection(path: Path) -> None:
     conditional reset goes through an include (ansible/tasks/drop_connection.yml)."""
     wrong = [
         task.get("name", "?")
-        for task in _tasks(yaml.safe_load(path.read_text()))
+        for task in ansible_tasks(yaml.safe_load(path.read_text()))
         if task.get("ansible.builtin.meta", task.get("meta")) == "reset_connection" and "when" in task
     ]
     assert not wrong, f"{path.relative_to(REPO)}: `when` on meta reset_connection is ignored: {wrong}"

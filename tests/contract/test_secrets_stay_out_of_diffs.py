@@ -8,13 +8,12 @@ Every role task that renders a template carrying a private key must set `diff: f
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tests.support import REPO
+from tests.support import REPO, ansible_tasks
 
 # What puts a private key into a rendered file: a WireGuard PrivateKey filled in by Jinja, or a
 # lookup of a key file.
@@ -22,21 +21,12 @@ SECRET = re.compile(r"PrivateKey\s*=\s*\{\{|lookup\([^)]*\.key['\"]")
 TEMPLATE_MODULES = ("ansible.builtin.template", "template")
 
 
-def _tasks(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, list):
-        for item in node:
-            yield from _tasks(item)
-    elif isinstance(node, dict):
-        if any(m in node for m in TEMPLATE_MODULES):
-            yield node
-        for key in ("block", "rescue", "always"):
-            yield from _tasks(node.get(key))
-
-
 def secret_template_tasks(roles: Path) -> list[tuple[Path, dict[str, Any]]]:
     found = []
     for tasks_file in sorted(roles.glob("*/tasks/*.yml")):
-        for task in _tasks(yaml.safe_load(tasks_file.read_text(encoding="utf-8"))):
+        for task in ansible_tasks(yaml.safe_load(tasks_file.read_text(encoding="utf-8"))):
+            if not any(m in task for m in TEMPLATE_MODULES):
+                continue
             args = next(task[m] for m in TEMPLATE_MODULES if m in task)
             src = tasks_file.parent.parent / "templates" / str(args["src"])
             if src.is_file() and SECRET.search(src.read_text(encoding="utf-8")):
